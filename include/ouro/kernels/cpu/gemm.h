@@ -1,0 +1,14 @@
+// GEMM through OpenBLAS: C = alpha * op(A) @ op(B) + beta * C, row-major, with the
+// transposes passed to BLAS rather than materialised.
+#pragma once
+#include <cstdint>
+
+namespace ouro::kernels {
+
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
+          const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
+          std::int64_t ldc);
+
+}  // namespace ouro::kernels

@@ -1,0 +1,172 @@
+#include "ouro/autograd/engine.h"
+
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "ouro/autograd/node.h"
+#include "ouro/kernels/cpu/elementwise.h"
+#include "ouro/kernels/cpu/reduce.h"
+
+namespace ouro {
+
+bool any_requires_grad(const std::vector<Tensor>& inputs) {
+  for (const Tensor& t : inputs)
+    if (t.defined() && t.requires_grad()) return true;
+  return false;
+}
+
+void attach_node(Tensor& output, const std::shared_ptr<Node>& node, std::vector<Tensor> inputs) {
+  for (Tensor& t : inputs)
+    if (t.defined() && !t.requires_grad()) t = Tensor();
+  node->inputs = std::move(inputs);
+  output.impl().grad_fn = node;
+  output.impl().requires_grad = true;
+}
+
+Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
+  if (g.shape() == shape) return g;
+  const std::int64_t rank = g.dim();
+  const std::int64_t lead = rank - static_cast<std::int64_t>(shape.size());
+  OURO_CHECK(lead >= 0, "sum_to_shape: cannot reduce ", g.describe(), " to ", shape_str(shape));
+  kernels::ReduceLayout layout;
+  for (std::int64_t d = 0; d < rank; ++d) {
+    const bool reduced = d < lead || (shape[d - lead] == 1 && g.shape()[d] != 1);
+    OURO_CHECK(reduced || d < lead || shape[d - lead] == g.shape()[d], "sum_to_shape: cannot reduce ", g.describe(),
+               " to ", shape_str(shape));
+    if (reduced) {
+      layout.reduced_shape.push_back(g.shape()[d]);
+      layout.reduced_strides.push_back(g.strides()[d]);
+    } else {
+      layout.kept_shape.push_back(g.shape()[d]);
+      layout.kept_strides.push_back(g.strides()[d]);
+    }
+  }
+  Tensor out = Tensor::empty(shape, g.dtype());
+  dispatch_floating(g.dtype(), "sum_to_shape", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::reduce_sum<T>(g.data<T>(), layout, out.data<T>(), 1.0);
+  });
+  return out;
+}
+
+namespace {
+
+class EngineSink : public GradientSink {
+ public:
+  EngineSink(Node& node, std::unordered_map<Node*, Tensor>& grads) : node_(node), grads_(grads) {}
+
+  bool wants(std::size_t input) const override {
+    return input < node_.inputs.size() && node_.inputs[input].defined();
+  }
+
+  Tensor& buffer(std::size_t input) override {
+    OURO_CHECK(wants(input), "backward of ", node_.name(), ": input ", input, " does not take a gradient");
+    Tensor& target = node_.inputs[input];
+    TensorImpl& impl = target.impl();
+    if (impl.grad_fn) {
+      Tensor& slot = grads_[impl.grad_fn.get()];
+      if (!slot.defined()) slot = Tensor::zeros(impl.shape, impl.dtype);
+      return slot;
+    }
+    // A leaf: its .grad persists across backward calls and accumulates, as in PyTorch.
+    if (!impl.grad) impl.grad = Tensor::zeros(impl.shape, impl.dtype).impl_ptr();
+    leaf_slot_ = Tensor(impl.grad);
+    return leaf_slot_;
+  }
+
+  void accumulate(std::size_t input, const Tensor& g) override {
+    Tensor& dst = buffer(input);
+    OURO_CHECK(g.dtype() == dst.dtype(), "backward of ", node_.name(), ": gradient dtype ", dtype_name(g.dtype()),
+               " differs from input dtype ", dtype_name(dst.dtype()));
+    Tensor reduced = sum_to_shape(g, dst.shape());
+    if (!reduced.is_contiguous()) reduced = reduced.copy();
+    dispatch_floating(dst.dtype(), "backward", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::add_into<T>(dst.data<T>(), reduced.data<T>(), dst.numel());
+    });
+  }
+
+ private:
+  Node& node_;
+  std::unordered_map<Node*, Tensor>& grads_;
+  Tensor leaf_slot_;
+};
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& grad_output) {
+  OURO_CHECK(root.requires_grad(), "backward: the ", root.describe(),
+             " does not require grad (no input of the ops that made it has requires_grad set)");
+  Tensor seed;
+  if (grad_output.defined()) {
+    OURO_CHECK(grad_output.shape() == root.shape(), "backward: gradient of shape ", shape_str(grad_output.shape()),
+               " given for a tensor of shape ", shape_str(root.shape()));
+    seed = grad_output.to(root.dtype());
+  } else {
+    OURO_CHECK(root.numel() == 1, "backward: without a gradient argument the tensor must hold one element, got a ",
+               root.describe());
+    seed = Tensor::ones(root.shape(), root.dtype());
+  }
+
+  if (root.is_leaf()) {  // backward on a parameter itself: its gradient is the seed
+    TensorImpl& impl = root.impl();
+    if (!impl.grad) impl.grad = Tensor::zeros(impl.shape, impl.dtype).impl_ptr();
+    Tensor g(impl.grad);
+    dispatch_floating(g.dtype(), "backward", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::add_into<T>(g.data<T>(), seed.data<T>(), g.numel());
+    });
+    return;
+  }
+
+  Node* start = root.grad_fn().get();
+  OURO_CHECK(!start->released, "backward: the graph of this ", root.describe(),
+             " was already freed by an earlier backward() call");
+
+  // Reverse topological order by an iterative depth-first search (recurrent nets make
+  // graphs thousands of nodes deep, too deep for recursion).
+  // Shared pointers keep every node alive until the walk ends, although releasing a node
+  // drops the tensors (and so the nodes) it referenced.
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<std::shared_ptr<Node>, std::size_t>> stack{{root.grad_fn(), 0}};
+  seen.insert(start);
+  while (!stack.empty()) {
+    auto& top = stack.back();
+    if (top.second < top.first->inputs.size()) {
+      const Tensor& input = top.first->inputs[top.second++];
+      if (!input.defined() || !input.grad_fn()) continue;
+      const std::shared_ptr<Node>& child = input.grad_fn();
+      OURO_CHECK(!child->released, "backward: part of the graph (", child->name(),
+                 ") was already freed by an earlier backward() call");
+      if (seen.insert(child.get()).second) stack.push_back({child, 0});
+    } else {
+      order.push_back(std::move(top.first));
+      stack.pop_back();
+    }
+  }
+  std::reverse(order.begin(), order.end());
+
+  // Backward formulas use ops on detached tensors; nothing they compute is recorded.
+  NoGradGuard no_grad;
+  std::unordered_map<Node*, Tensor> grads;
+  grads[start] = seed;
+  for (const std::shared_ptr<Node>& node : order) {
+    auto it = grads.find(node.get());
+    if (it != grads.end()) {
+      Tensor g = std::move(it->second);
+      grads.erase(it);
+      EngineSink sink(*node, grads);
+      node->backward(g, sink);
+    }
+    node->release();
+    node->inputs.clear();
+    node->released = true;
+  }
+}
+
+void Tensor::backward() const { run_backward(*this, Tensor()); }
+void Tensor::backward(const Tensor& grad_output) const { run_backward(*this, grad_output); }
+
+}  // namespace ouro

@@ -1,0 +1,45 @@
+#include "ouro/kernels/cpu/parallel.h"
+
+#include <omp.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "ouro/core/error.h"
+
+extern "C" void openblas_set_num_threads(int);
+
+namespace ouro {
+namespace {
+
+int initial_threads() {
+  int threads = omp_get_num_procs();
+  if (const char* env = std::getenv("OURO_NUM_THREADS"); env != nullptr && *env != '\0') {
+    char* end = nullptr;
+    const long value = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || value < 1 || value > 4096)
+      throw Error(std::string("OURO_NUM_THREADS: expected a positive integer, got '") + env + "'");
+    threads = static_cast<int>(value);
+  }
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+  return threads;
+}
+
+int& thread_setting() {
+  static int threads = initial_threads();
+  return threads;
+}
+
+}  // namespace
+
+int num_threads() { return thread_setting(); }
+
+void set_num_threads(int threads) {
+  OURO_CHECK(threads >= 1, "set_num_threads: expected at least 1 thread, got ", threads);
+  thread_setting() = threads;
+  omp_set_num_threads(threads);
+  openblas_set_num_threads(threads);
+}
+
+}  // namespace ouro

@@ -1,0 +1,96 @@
+#include "ouro/tensor/allocator.h"
+
+#include <cstdlib>
+#include <mutex>
+#include <new>
+#include <unordered_map>
+#include <vector>
+
+namespace ouro {
+namespace {
+
+constexpr std::size_t kAlignment = 64;
+
+// Size classes: multiples of 64 bytes up to 4 KiB, then four classes per power of two,
+// which bounds the waste at 25% while keeping the number of free lists small.
+std::size_t size_class(std::size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  if (bytes <= 4096) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  std::size_t power = 4096;
+  while (power * 2 < bytes) power *= 2;
+  const std::size_t step = power / 4;
+  return (bytes + step - 1) / step * step;
+}
+
+struct Cache {
+  std::mutex mutex;
+  std::unordered_map<std::size_t, std::vector<void*>> free_lists;
+  MemoryStats stats;
+};
+
+Cache& cache() {
+  // Never destroyed: tensors in static storage may be freed after main returns.
+  static Cache* instance = new Cache();
+  return *instance;
+}
+
+}  // namespace
+
+void* allocate_bytes(std::size_t bytes) {
+  const std::size_t size = size_class(bytes);
+  Cache& c = cache();
+  {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    ++c.stats.allocations;
+    c.stats.live_bytes += size;
+    if (c.stats.live_bytes > c.stats.peak_bytes) c.stats.peak_bytes = c.stats.live_bytes;
+    auto it = c.free_lists.find(size);
+    if (it != c.free_lists.end() && !it->second.empty()) {
+      void* ptr = it->second.back();
+      it->second.pop_back();
+      c.stats.cached_bytes -= size;
+      return ptr;
+    }
+    ++c.stats.system_allocations;
+  }
+  void* ptr = std::aligned_alloc(kAlignment, size);
+  if (ptr == nullptr) {
+    std::lock_guard<std::mutex> lock(c.mutex);
+    c.stats.live_bytes -= size;
+    throw std::bad_alloc();
+  }
+  return ptr;
+}
+
+void free_bytes(void* ptr, std::size_t bytes) {
+  if (ptr == nullptr) return;
+  const std::size_t size = size_class(bytes);
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.stats.live_bytes -= size;
+  c.stats.cached_bytes += size;
+  c.free_lists[size].push_back(ptr);
+}
+
+MemoryStats memory_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  return c.stats;
+}
+
+void reset_peak_memory() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  c.stats.peak_bytes = c.stats.live_bytes;
+}
+
+void empty_memory_cache() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mutex);
+  for (auto& [size, list] : c.free_lists)
+    for (void* ptr : list) std::free(ptr);
+  c.free_lists.clear();
+  c.stats.cached_bytes = 0;
+}
+
+}  // namespace ouro
