@@ -9,3 +9,6 @@
 #include "ouro/tensor/allocator.h"
 #include "ouro/tensor/random.h"
 #include "ouro/tensor/tensor.h"
+#include "ouro/ops/linalg.h"
+#include "ouro/ops/reduce.h"
+#include "ouro/ops/shape_ops.h"

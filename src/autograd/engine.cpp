@@ -79,11 +79,16 @@ class EngineSink : public GradientSink {
     Tensor& dst = buffer(input);
     OURO_CHECK(g.dtype() == dst.dtype(), "backward of ", node_.name(), ": gradient dtype ", dtype_name(g.dtype()),
                " differs from input dtype ", dtype_name(dst.dtype()));
-    Tensor reduced = sum_to_shape(g, dst.shape());
-    if (!reduced.is_contiguous()) reduced = reduced.copy();
+    const Tensor reduced = sum_to_shape(g, dst.shape());
     dispatch_floating(dst.dtype(), "backward", [&](auto tag) {
       using T = decltype(tag);
-      kernels::add_into<T>(dst.data<T>(), reduced.data<T>(), dst.numel());
+      if (reduced.is_contiguous()) {
+        kernels::add_into<T>(dst.data<T>(), reduced.data<T>(), dst.numel());
+      } else {  // e.g. the gradient of a permute: add through its strides, no copy
+        kernels::strided_transfer<T, true>(dst.dim(), dst.shape().data(), dst.data<T>(), dst.strides().data(),
+                                           static_cast<const T*>(reduced.impl().storage->data) + reduced.offset(),
+                                           reduced.strides().data());
+      }
     });
   }
 

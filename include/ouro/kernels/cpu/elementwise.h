@@ -84,3 +84,27 @@ void ternary_accumulate(const T* a, const T* b, const T* c, T* out, std::int64_t
 }
 
 }  // namespace ouro::kernels
+
+namespace ouro::kernels {
+
+// dst[...] = src[...] (assign) or dst[...] += src[...] (accumulate), both read and written
+// through their own strides over `shape`. Used by views' backward (a slice's gradient lands
+// in a strided window of the input's gradient) and by concat.
+template <typename T, bool Accumulate>
+void strided_transfer(std::int64_t rank, const std::int64_t* shape, T* dst, const std::int64_t* dst_strides,
+                      const T* src, const std::int64_t* src_strides) {
+  std::int64_t n = 1;
+  for (std::int64_t d = 0; d < rank; ++d) n *= shape[d];
+  if (n == 0) return;
+  const auto layout = merge_dimensions<2>(rank, shape, {dst_strides, src_strides});
+  for_each_row(layout, [&](const std::array<std::int64_t, 2>& off, std::int64_t len, const std::array<std::int64_t, 2>& st) {
+    T* o = dst + off[0];
+    const T* in = src + off[1];
+    for (std::int64_t i = 0; i < len; ++i) {
+      if constexpr (Accumulate) o[i * st[0]] += in[i * st[1]];
+      else o[i * st[0]] = in[i * st[1]];
+    }
+  });
+}
+
+}  // namespace ouro::kernels
