@@ -22,7 +22,7 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 demo: build
-	$(BUILD_DIR)/ouro demo
+	$(BUILD_DIR)/examples/example_source_network
 
 bench: build
 	$(BUILD_DIR)/bench/ouro_bench

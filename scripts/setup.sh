@@ -9,6 +9,7 @@ packages=(
   libgtest-dev googletest  # unit tests
   libbenchmark-dev         # micro-benchmarks
   nlohmann-json3-dev       # JSON (fixtures, later safetensors headers and configs)
+  python3-sklearn          # real data: iris.csv, digits, wine, breast_cancer (CSV files only; no Python at run time)
 )
 
 missing=()

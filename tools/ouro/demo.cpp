@@ -1,2 +1,0 @@
-// `ouro demo`: placeholder until the demo network lands.
-int run_demo(int, char**) { return 0; }
