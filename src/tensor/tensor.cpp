@@ -1,5 +1,6 @@
 #include "ouro/tensor/tensor.h"
 
+#include <algorithm>
 #include <cstring>
 #include <sstream>
 
@@ -210,6 +211,14 @@ Tensor Tensor::copy() const { return to(dtype()); }
 
 void Tensor::fill_(double value) {
   TensorImpl& t = impl();
+  if (is_contiguous()) {  // the common case (ones, full) as a typed loop
+    const std::int64_t n = numel();
+    switch (t.dtype) {
+      case DType::Float32: std::fill_n(data<float>(), n, static_cast<float>(value)); return;
+      case DType::Float64: std::fill_n(data<double>(), n, value); return;
+      case DType::Int64: std::fill_n(data<std::int64_t>(), n, static_cast<std::int64_t>(value)); return;
+    }
+  }
   for_each_offset(t, [&](std::int64_t off) { write_from_double(t, off, value); });
 }
 
