@@ -1,0 +1,66 @@
+// Activation functions as scalar templates, each value paired with its derivative, in forms
+// that stay finite for any finite input; the ops map them over arrays with the elementwise kernels.
+#pragma once
+#include <cmath>
+#include <numbers>
+
+namespace ouro::kernels {
+
+// Two branches so exp never sees a large positive argument: 1/(1+e^-x) overflows e^-x for
+// x << 0 and e^x/(1+e^x) overflows for x >> 0.
+template <typename T>
+T sigmoid_value(T x) {
+  if (x >= T(0)) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+
+// GELU, exact form: x * Phi(x) with Phi the standard normal CDF.
+template <typename T>
+T gelu_erf_value(T x) {
+  return T(0.5) * x * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
+}
+
+// d/dx x*Phi(x) = Phi(x) + x*phi(x).
+template <typename T>
+T gelu_erf_derivative(T x) {
+  const T cdf = T(0.5) * (T(1) + std::erf(x * static_cast<T>(std::numbers::sqrt2 / 2)));
+  const T pdf = std::exp(T(-0.5) * x * x) * static_cast<T>(std::numbers::inv_sqrtpi / std::numbers::sqrt2);
+  return cdf + x * pdf;
+}
+
+// GELU, tanh approximation (Hendrycks & Gimpel 2016, as PyTorch's approximate="tanh"):
+// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+template <typename T>
+T gelu_tanh_value(T x) {
+  const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+  const T inner = k * (x + T(0.044715) * x * x * x);
+  return T(0.5) * x * (T(1) + std::tanh(inner));
+}
+
+template <typename T>
+T gelu_tanh_derivative(T x) {
+  const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
+  const T t = std::tanh(k * (x + T(0.044715) * x * x * x));
+  const T inner_derivative = k * (T(1) + T(3) * T(0.044715) * x * x);
+  return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_derivative;
+}
+
+// PyTorch's softplus: log(1 + e^(beta x)) / beta, and x itself once beta x > threshold (where
+// the two agree to within rounding). log1p(e^-|z|) + max(z, 0) is the same function without
+// the overflow of e^z when a large threshold lets big z through.
+template <typename T>
+T softplus_value(T x, T beta, T threshold) {
+  const T z = beta * x;
+  if (z > threshold) return x;
+  return (std::log1p(std::exp(-std::abs(z))) + (z > T(0) ? z : T(0))) / beta;
+}
+
+// d/dx softplus = sigmoid(beta x), and 1 past the threshold.
+template <typename T>
+T softplus_derivative(T x, T beta, T threshold) {
+  const T z = beta * x;
+  return z > threshold ? T(1) : sigmoid_value(z);
+}
+
+}  // namespace ouro::kernels
