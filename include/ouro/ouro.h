@@ -16,6 +16,7 @@
 #include "ouro/tensor/random.h"
 #include "ouro/tensor/tensor.h"
 #include "ouro/ops/linalg.h"
+#include "ouro/ops/loss.h"
 #include "ouro/ops/reduce.h"
 #include "ouro/ops/shape_ops.h"
 #include "ouro/data/csv.h"
