@@ -244,6 +244,22 @@ TEST(CrossEntropy, LargeLogitsStayFinite) {
   }
 }
 
+// The fused kernel against its composition: nll_loss of log_softmax, values and gradients.
+TEST(CrossEntropy, MatchesNllOfLogSoftmax) {
+  const Tensor targets = Tensor::from_indices({0, 4, -100, 2, 1, 3}, {2, 3});
+  for (Reduction r : {Reduction::Mean, Reduction::Sum, Reduction::None}) {
+    Tensor fused_in = random_leaf({2, 3, 5}, 50, -4.0, 4.0);
+    Tensor composed_in = fused_in.copy();
+    composed_in.set_requires_grad(true);
+    const Tensor fused = cross_entropy(fused_in, targets, r);
+    const Tensor composed = nll_loss(log_softmax(composed_in, -1), targets, r);
+    expect_values(fused, composed.to_vector(), 1e-12);
+    fused.backward(Tensor::ones(fused.shape(), DType::Float64));
+    composed.backward(Tensor::ones(composed.shape(), DType::Float64));
+    expect_values(fused_in.grad(), composed_in.grad().to_vector(), 1e-12);
+  }
+}
+
 TEST(BinaryCrossEntropyWithLogits, ExtremeLogitsStayFinite) {
   Tensor x = Tensor::from_vector(std::vector<double>{-1e4, 1e4, -1e4, 1e4}, {4}, DType::Float32);
   x.set_requires_grad(true);
