@@ -110,6 +110,15 @@ for name, b in runs.items():
 if not rows:
     sys.exit("no ouro/reference pairs in the results")
 
+# Repetitions run interleaved, so the JSON is in random order: sort by op, then by the
+# numbers in the parameters (size first, then threads), then by reference.
+def sort_key(row):
+    group, params, ref_impl = row[0], row[1], row[2]
+    numbers = tuple(int(x) for x in re.findall(r":(\d+)", params))
+    return (list(plans).index(group), numbers, plans[group][0].index(ref_impl))
+
+rows.sort(key=sort_key)
+
 headers = ("op", "case", "reference", "ouro", "reference value", "ratio")
 table = [(g, p, ref, o, t, f"{x:.2f}") for g, p, ref, o, t, x, _ in rows]
 widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
@@ -121,4 +130,5 @@ for r in table:
 print()
 print("time ratios (matmul, softmax, layer_norm): ouro time / reference time; 1.00 = parity, below 1 = ouro faster.")
 print("bandwidth ratios (add): ouro GB/s / reference GB/s (bytes read + written); 1.00 = as fast as the reference.")
+print("the add references run on one thread: a 2-thread ratio compares two cores with one.")
 PY
