@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <numeric>
 
-#include "ouro/ops/activation.h"
 #include "ouro/ouro.h"
 
 using namespace ouro;

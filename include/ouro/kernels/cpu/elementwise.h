@@ -13,7 +13,7 @@ namespace ouro::kernels {
 template <typename T, typename U, typename F>
 void unary_map(const T* x, U* y, std::int64_t n, F f) {
   const int threads = threads_for(n);
-#pragma omp parallel for simd schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
   for (std::int64_t i = 0; i < n; ++i) y[i] = f(x[i]);
 }
 
@@ -21,7 +21,7 @@ void unary_map(const T* x, U* y, std::int64_t n, F f) {
 template <typename T, typename F>
 void binary_map(const T* a, const T* b, T* out, std::int64_t n, F f) {
   const int threads = threads_for(n);
-#pragma omp parallel for simd schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
   for (std::int64_t i = 0; i < n; ++i) out[i] = f(a[i], b[i]);
 }
 
@@ -59,7 +59,7 @@ void binary_map_strided(std::int64_t rank, const std::int64_t* shape, const T* a
 template <typename T>
 void add_into(T* dst, const T* src, std::int64_t n) {
   const int threads = threads_for(n);
-#pragma omp parallel for simd schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
   for (std::int64_t i = 0; i < n; ++i) dst[i] += src[i];
 }
 
@@ -71,7 +71,7 @@ namespace ouro::kernels {
 template <typename T, typename F>
 void binary_accumulate(const T* a, const T* b, T* out, std::int64_t n, F f) {
   const int threads = threads_for(n);
-#pragma omp parallel for simd schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
   for (std::int64_t i = 0; i < n; ++i) out[i] += f(a[i], b[i]);
 }
 
@@ -79,7 +79,7 @@ void binary_accumulate(const T* a, const T* b, T* out, std::int64_t n, F f) {
 template <typename T, typename F>
 void ternary_accumulate(const T* a, const T* b, const T* c, T* out, std::int64_t n, F f) {
   const int threads = threads_for(n);
-#pragma omp parallel for simd schedule(static) num_threads(threads) if (threads > 1)
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
   for (std::int64_t i = 0; i < n; ++i) out[i] += f(a[i], b[i], c[i]);
 }
 
