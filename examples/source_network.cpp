@@ -55,11 +55,11 @@ Split load_iris(Generator& gen) {
 }
 
 // Adam (Kingma & Ba, 2015) written out by hand on raw parameter memory.
-struct Adam {
+struct HandWrittenAdam {
   std::vector<Tensor> params, m, v;
   double lr = 0.01, beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
   int t = 0;
-  explicit Adam(std::vector<Tensor> p) : params(std::move(p)) {
+  explicit HandWrittenAdam(std::vector<Tensor> p) : params(std::move(p)) {
     for (const Tensor& q : params) {
       m.push_back(Tensor::zeros(q.shape()));
       v.push_back(Tensor::zeros(q.shape()));
@@ -102,7 +102,7 @@ int main() {
     return static_cast<double>(right) / static_cast<double>(truth.size());
   };
 
-  Adam adam({w1, b1, w2, b2});
+  HandWrittenAdam adam({w1, b1, w2, b2});
   const std::int64_t n = data.x_train.size(0), batch = 16;
   std::printf("ouro demo: the source document's 3-5-2 network on iris (versicolor vs virginica)\n");
   std::printf("train %lld samples, test %lld, Adam lr %.3g, batch %lld\n", static_cast<long long>(n),

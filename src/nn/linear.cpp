@@ -3,9 +3,7 @@
 #include <cmath>
 
 #include "ouro/core/error.h"
-#include "ouro/ops/arithmetic.h"
-#include "ouro/ops/linalg.h"
-#include "ouro/ops/shape_ops.h"
+#include "ouro/ops/linear.h"
 
 namespace ouro {
 
@@ -24,13 +22,7 @@ Linear::Linear(std::int64_t in, std::int64_t out, ActivationKind activation, boo
 Tensor Linear::forward(const Tensor& x) {
   OURO_CHECK(x.dim() >= 1 && x.shape().back() == options_.in, "Linear(", options_.in, " -> ", options_.out,
              "): expected input with last dimension ", options_.in, ", got shape ", shape_str(x.shape()));
-  // Leading dimensions fold into one GEMM; the transposed weight goes to BLAS as a transpose.
-  Shape out_shape = x.shape();
-  out_shape.back() = options_.out;
-  const Tensor rows = x.dim() == 2 ? x : reshape(x, {-1, options_.in});
-  Tensor y = matmul(rows, transpose(weight_, 0, 1));
-  if (bias_.defined()) y = add(y, bias_);
-  if (x.dim() != 2) y = reshape(y, out_shape);
+  const Tensor y = linear(x, weight_, bias_);
   return apply_activation(y, options_.activation);
 }
 

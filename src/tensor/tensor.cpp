@@ -55,16 +55,14 @@ void write_from_double(TensorImpl& t, std::int64_t offset, double value) {
 
 }  // namespace
 
-TensorImpl& Tensor::impl() const {
-  if (!impl_) throw Error("tensor: use of an undefined (empty) Tensor handle");
-  return *impl_;
-}
+void Tensor::throw_undefined() { throw Error("tensor: use of an undefined (empty) Tensor handle"); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   const std::int64_t n = shape_numel(shape);
   impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * dtype_size(dtype));
   impl->shape = shape;
+  impl->numel = n;
   impl->strides = contiguous_strides(shape);
   impl->dtype = dtype;
   return Tensor(std::move(impl));
@@ -249,6 +247,7 @@ Tensor Tensor::as_strided(const Shape& new_shape, const Strides& new_strides, st
              shape_str(new_strides), " differ in rank");
   auto view = std::make_shared<TensorImpl>();
   view->storage = impl().storage;
+  view->numel = shape_numel(new_shape);
   view->shape = new_shape;
   view->strides = new_strides;
   view->offset = new_offset;

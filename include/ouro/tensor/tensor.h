@@ -30,6 +30,7 @@ struct TensorImpl {
   std::int64_t offset = 0;  // in elements
   Shape shape;
   Strides strides;          // in elements; 0 on broadcast dimensions
+  std::int64_t numel = 0;   // product of shape, kept because hot loops ask for it
   DType dtype = DType::Float32;
   bool requires_grad = false;
   std::shared_ptr<TensorImpl> grad;  // accumulated gradient of a leaf
@@ -59,7 +60,7 @@ class Tensor {
   const Strides& strides() const { return impl().strides; }
   std::int64_t dim() const { return static_cast<std::int64_t>(impl().shape.size()); }
   std::int64_t size(std::int64_t d) const;
-  std::int64_t numel() const { return shape_numel(impl().shape); }
+  std::int64_t numel() const { return impl().numel; }
   DType dtype() const { return impl().dtype; }
   std::int64_t offset() const { return impl().offset; }
   bool is_contiguous() const;
@@ -103,10 +104,14 @@ class Tensor {
   Tensor detach() const;
 
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
-  TensorImpl& impl() const;
+  TensorImpl& impl() const {
+    if (!impl_) throw_undefined();
+    return *impl_;
+  }
   bool same(const Tensor& other) const { return impl_ == other.impl_; }
 
  private:
+  [[noreturn]] static void throw_undefined();
   std::shared_ptr<TensorImpl> impl_;
 };
 
