@@ -119,8 +119,9 @@ void replay(const nlohmann::json& c, DType dtype, double tol, bool through_backw
 // float64 agrees with torch's float64 to rounding; 1e-9 (relative, as |d| <= tol (1 + |x|))
 // leaves room only for a different operation order.
 constexpr double kFloat64Tolerance = 1e-9;
-// float32 state and arithmetic drift from torch's float64 values by a few ulps per step.
-constexpr double kFloat32Tolerance = 2e-5;
+// float32 state and arithmetic drift from torch's float64 values by a few ulps per step
+// (under 1e-6 over the 5 steps of every fixture; 5e-6 leaves margin for other compilers).
+constexpr double kFloat32Tolerance = 5e-6;
 
 TEST(Optimizers, MatchTorchInFloat64) {
   for (const auto& c : optim_fixtures()["optimizers"]) replay(c, DType::Float64, kFloat64Tolerance, true);
