@@ -9,6 +9,10 @@ int num_threads();
 void set_num_threads(int threads);
 
 namespace kernels {
+// OpenBLAS's own thread count, changed only when it differs from the last one set (raising it
+// makes OpenBLAS allocate per-thread buffers).
+void set_blas_threads(int threads);
+
 // Below this many elements a loop runs on one thread: waking the pool costs more than it saves.
 constexpr std::int64_t kParallelGrain = 1 << 15;
 
