@@ -1,9 +1,13 @@
 // Benchmarks the fused softmax and layer_norm forwards against the same maths composed from
 // primitive ops (max, exp, sum, div; mean, sub, mul, sqrt, add), in the same process: the
-// ratio says what fusing buys (house style rule 3: fuse where a measurement says so).
+// ratio says what fusing buys (house style rule 3: fuse where a measurement says so). A
+// std::memcpy of the same bytes (x read, y written) is the bandwidth reference: a fused kernel
+// reads x and writes y once, so memcpy's GB/s is the most it could reach.
 #include <benchmark/benchmark.h>
 
+#include <cstring>
 #include <string>
+#include <vector>
 
 #include "ouro/kernels/cpu/parallel.h"
 #include "ouro/ops/arithmetic.h"
@@ -64,13 +68,31 @@ void bench_layer_norm(benchmark::State& state, std::int64_t rows, std::int64_t c
   set_bytes(state, rows, cols);
 }
 
-// Names are group/impl/params, fused ("ouro") and composed side by side for run_ratios.sh.
+// The same bytes as the fused op moves: rows*cols floats read and as many written. One thread,
+// like the add reference in bench_elementwise.cpp.
+void bench_memcpy(benchmark::State& state, std::int64_t rows, std::int64_t cols) {
+  std::vector<float> src(static_cast<std::size_t>(rows * cols), 1.0f), dst(static_cast<std::size_t>(rows * cols));
+  for (auto _ : state) {
+    std::memcpy(dst.data(), src.data(), src.size() * sizeof(float));
+    benchmark::DoNotOptimize(dst.data());
+    benchmark::ClobberMemory();
+  }
+  set_bytes(state, rows, cols);
+}
+
+// Names are group/impl/params, fused ("ouro"), composed and memcpy side by side for
+// run_ratios.sh. memcpy has no thread count (one thread) and is registered in each group so
+// that every ratio pairs cases of the same interleaved run.
 [[maybe_unused]] const bool registered = [] {
   const std::pair<std::int64_t, std::int64_t> shapes[] = {{64, 768}, {1024, 768}, {8192, 1024}};
   for (const auto& [rows, cols] : shapes) {
+    const std::string shape = "/rows:" + std::to_string(rows) + "/cols:" + std::to_string(cols);
+    for (const char* group : {"softmax", "layer_norm"})
+      benchmark::RegisterBenchmark((group + std::string("/memcpy") + shape).c_str(), bench_memcpy, rows, cols)
+          ->UseRealTime()
+          ->Unit(benchmark::kMicrosecond);
     for (int threads : {1, 2}) {
-      const std::string params =
-          "/rows:" + std::to_string(rows) + "/cols:" + std::to_string(cols) + "/threads:" + std::to_string(threads);
+      const std::string params = shape + "/threads:" + std::to_string(threads);
       benchmark::RegisterBenchmark(("softmax/ouro" + params).c_str(), bench_softmax<true>, rows, cols, threads)
           ->UseRealTime()
           ->Unit(benchmark::kMicrosecond);

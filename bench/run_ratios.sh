@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs ouro_bench and prints, for every case, ouro against the reference measured in the same
 # run: matmul time / cblas_sgemm time, add GB/s / memcpy GB/s (and / a plain loop's GB/s), and
-# fused softmax / layer_norm time / the same maths composed from primitive ops.
+# fused softmax / layer_norm GB/s / memcpy GB/s of the same bytes, and their time / the time of
+# the same maths composed from primitive ops.
 #
 #   bench/run_ratios.sh                 # build dir ./build, all cases
 #   BUILD_DIR=build-rel bench/run_ratios.sh --benchmark_filter=matmul
@@ -37,7 +38,7 @@ else
   "$bench" --benchmark_format=json --benchmark_out_format=json --benchmark_out="$json" \
     --benchmark_min_time="$min_time" --benchmark_repetitions="$reps" \
     --benchmark_report_aggregates_only=true --benchmark_enable_random_interleaving=true "$@" >/dev/null
-  echo "raw results: $json" >&2
+  echo "raw results: $json (load average before: $load, after: $(cut -d' ' -f1 /proc/loadavg))" >&2
 fi
 
 python3 - "$json" <<'PY'
@@ -77,12 +78,12 @@ def fmt_time(s):
             return f"{s / scale:.3g} {unit}"
     return f"{s / 1e-9:.3g} ns"
 
-# group -> (references, how the ratio is taken)
+# group -> [(reference, how the ratio is taken)]
 plans = {
-    "matmul": (["cblas"], "time"),
-    "add": (["memcpy", "loop"], "bandwidth"),
-    "softmax": (["composed"], "time"),
-    "layer_norm": (["composed"], "time"),
+    "matmul": [("cblas", "time")],
+    "add": [("memcpy", "bandwidth"), ("loop", "bandwidth")],
+    "softmax": [("memcpy", "bandwidth"), ("composed", "time")],
+    "layer_norm": [("memcpy", "bandwidth"), ("composed", "time")],
 }
 
 rows = []
@@ -90,8 +91,7 @@ for name, b in runs.items():
     group, impl, params = split(name)
     if impl != "ouro" or group not in plans:
         continue
-    refs, kind = plans[group]
-    for ref_impl in refs:
+    for ref_impl, kind in plans[group]:
         r = reference(group, ref_impl, params)
         if r is None:
             continue
@@ -115,12 +115,12 @@ if not rows:
 def sort_key(row):
     group, params, ref_impl = row[0], row[1], row[2]
     numbers = tuple(int(x) for x in re.findall(r":(\d+)", params))
-    return (list(plans).index(group), numbers, plans[group][0].index(ref_impl))
+    return (list(plans).index(group), numbers, [ref for ref, _ in plans[group]].index(ref_impl))
 
 rows.sort(key=sort_key)
 
 headers = ("op", "case", "reference", "ouro", "reference value", "ratio")
-table = [(g, p, ref, o, t, f"{x:.2f}") for g, p, ref, o, t, x, _ in rows]
+table = [(g, p, f"{ref} ({kind})", o, t, f"{x:.2f}") for g, p, ref, o, t, x, kind in rows]
 widths = [max(len(h), *(len(r[i]) for r in table)) for i, h in enumerate(headers)]
 line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
 print(line)
@@ -128,7 +128,7 @@ print("-" * len(line))
 for r in table:
     print("  ".join(c.ljust(w) for c, w in zip(r, widths)))
 print()
-print("time ratios (matmul, softmax, layer_norm): ouro time / reference time; 1.00 = parity, below 1 = ouro faster.")
-print("bandwidth ratios (add): ouro GB/s / reference GB/s (bytes read + written); 1.00 = as fast as the reference.")
-print("the add references run on one thread: a 2-thread ratio compares two cores with one.")
+print("(time) ratios: ouro time / reference time; 1.00 = parity, below 1 = ouro faster.")
+print("(bandwidth) ratios: ouro GB/s / reference GB/s (bytes read + written); 1.00 = as fast as the reference.")
+print("memcpy and loop references run on one thread: a 2-thread ratio compares two cores with one.")
 PY

@@ -1,14 +1,17 @@
 // Fused layer normalization over the last n elements of contiguous [rows, n] data: one pass
 // forward (saving each row's mean and reciprocal standard deviation) and one pass backward
 // giving dx, dweight and dbias together. Row statistics and the dweight/dbias column sums
-// accumulate in double in a fixed order, so results do not depend on the thread count.
+// accumulate in double in a fixed order (row sums over interleaved LaneSum partials, so they
+// vectorise), so results do not depend on the thread count.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
 
@@ -24,24 +27,32 @@ void layer_norm_forward(const T* x, const T* weight, const T* bias, T* y, T* mea
   for (std::int64_t r = 0; r < rows; ++r) {
     const T* in = x + r * n;
     T* out = y + r * n;
-    double sum = 0;
-    for (std::int64_t j = 0; j < n; ++j) sum += static_cast<double>(in[j]);
-    const double mu = sum / static_cast<double>(n);
+    LaneSum sum;
+    for_each_lane(n, sum, [&](std::int64_t j) { return static_cast<double>(in[j]); });
+    const double mu = sum.total() / static_cast<double>(n);
     // Two passes rather than E[x^2] - E[x]^2, which cancels catastrophically when |mean| >> std.
-    double squares = 0;
-    for (std::int64_t j = 0; j < n; ++j) {
+    LaneSum squares;
+    for_each_lane(n, squares, [&](std::int64_t j) {
       const double d = static_cast<double>(in[j]) - mu;
-      squares += d * d;
-    }
-    const double inv_std = 1.0 / std::sqrt(squares / static_cast<double>(n) + eps);
+      return d * d;
+    });
+    const double inv_std = 1.0 / std::sqrt(squares.total() / static_cast<double>(n) + eps);
     mean[r] = static_cast<T>(mu);
     rstd[r] = static_cast<T>(inv_std);
     const T m = static_cast<T>(mu), s = static_cast<T>(inv_std);
-    for (std::int64_t j = 0; j < n; ++j) {
-      T v = (in[j] - m) * s;
-      if (weight) v *= weight[j];
-      if (bias) v += bias[j];
-      out[j] = v;
+    // One loop per case rather than tests inside the loop, so each is a plain vector loop.
+    if (weight && bias) {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) out[j] = (in[j] - m) * s * weight[j] + bias[j];
+    } else if (weight) {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) out[j] = (in[j] - m) * s * weight[j];
+    } else if (bias) {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) out[j] = (in[j] - m) * s + bias[j];
+    } else {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) out[j] = (in[j] - m) * s;
     }
   }
 }
@@ -74,6 +85,7 @@ void layer_norm_backward(const T* g, const T* x, const T* mean, const T* rstd, c
       const T* px = x + r * n;
       const T m = mean[r], s = rstd[r];
       if (columns) {
+#pragma omp simd
         for (std::int64_t j = 0; j < n; ++j) {
           const T xhat = (px[j] - m) * s;
           wp[j] += static_cast<double>(pg[j] * xhat);
@@ -81,20 +93,29 @@ void layer_norm_backward(const T* g, const T* x, const T* mean, const T* rstd, c
         }
       }
       if (!dx) continue;
-      double sum_gw = 0, sum_gw_xhat = 0;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T gw = weight ? pg[j] * weight[j] : pg[j];
-        sum_gw += static_cast<double>(gw);
-        sum_gw_xhat += static_cast<double>(gw) * static_cast<double>((px[j] - m) * s);
-      }
-      const T mean_gw = static_cast<T>(sum_gw / static_cast<double>(n));
-      const T mean_gw_xhat = static_cast<T>(sum_gw_xhat / static_cast<double>(n));
-      T* out = dx + r * n;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T gw = weight ? pg[j] * weight[j] : pg[j];
-        const T xhat = (px[j] - m) * s;
-        out[j] += s * (gw - mean_gw - xhat * mean_gw_xhat);
-      }
+      // Instantiated with and without a weight so that each version is a plain vector loop.
+      auto dx_row = [&](auto weighted) {
+        constexpr bool kWeighted = decltype(weighted)::value;
+        auto gw_at = [&](std::int64_t j) {
+          if constexpr (kWeighted) return pg[j] * weight[j];
+          else return pg[j];
+        };
+        LaneSum sum_gw, sum_gw_xhat;
+        for_each_lane(n, sum_gw, [&](std::int64_t j) { return static_cast<double>(gw_at(j)); });
+        for_each_lane(n, sum_gw_xhat, [&](std::int64_t j) {
+          return static_cast<double>(gw_at(j)) * static_cast<double>((px[j] - m) * s);
+        });
+        const T mean_gw = static_cast<T>(sum_gw.total() / static_cast<double>(n));
+        const T mean_gw_xhat = static_cast<T>(sum_gw_xhat.total() / static_cast<double>(n));
+        T* out = dx + r * n;
+#pragma omp simd
+        for (std::int64_t j = 0; j < n; ++j) {
+          const T xhat = (px[j] - m) * s;
+          out[j] += s * (gw_at(j) - mean_gw - xhat * mean_gw_xhat);
+        }
+      };
+      if (weight) dx_row(std::true_type{});
+      else dx_row(std::false_type{});
     }
   }
   if (!columns) return;

@@ -1,14 +1,17 @@
 // Fused softmax and log-softmax, forward and backward, along the middle axis of contiguous
 // data laid out as [outer, n, inner] (inner == 1: the reduced axis is the last one). The max
 // is subtracted before exp, so any finite input gives a finite result. Work is split over
-// independent lanes and each lane is reduced sequentially in double, so results do not
-// depend on the thread count.
+// independent lanes (rows, or columns when inner > 1) and each is reduced in double in an order
+// fixed by the indices alone (interleaved LaneSum partials along a row, sequentially down a
+// column), so results do not depend on the thread count. float uses exp_float (within 2 ulp,
+// and vectorised); double keeps std::exp.
 #pragma once
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
 
@@ -48,18 +51,23 @@ void softmax_forward_impl(const T* x, T* y, std::int64_t outer, std::int64_t n, 
       const T* in = x + offset;
       T* out = y + offset;
       T max = in[0];
+      // The maximum is exact in any order, so the compiler may reduce it however it likes.
+#pragma omp simd reduction(max : max)
       for (std::int64_t j = 1; j < n; ++j) max = in[j] > max ? in[j] : max;
-      double sum = 0;
-      for (std::int64_t j = 0; j < n; ++j) {
-        const T e = std::exp(in[j] - max);
-        if constexpr (!LogSoftmax) out[j] = e;
-        sum += static_cast<double>(e);
-      }
+      // exp into out first (log-softmax overwrites it below), then sum: GCC does not if-convert
+      // (so does not vectorise) one loop that mixes exp_float's float selects with a double sum.
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) out[j] = vector_exp<T>(in[j] - max);
+      LaneSum lanes;
+      for_each_lane(n, lanes, [&](std::int64_t j) { return static_cast<double>(out[j]); });
+      const double sum = lanes.total();
       if constexpr (LogSoftmax) {
         const T shift = max + static_cast<T>(std::log(sum));
+#pragma omp simd
         for (std::int64_t j = 0; j < n; ++j) out[j] = in[j] - shift;
       } else {
         const T scale = static_cast<T>(1.0 / sum);
+#pragma omp simd
         for (std::int64_t j = 0; j < n; ++j) out[j] *= scale;
       }
     });
@@ -74,23 +82,29 @@ void softmax_forward_impl(const T* x, T* y, std::int64_t outer, std::int64_t n, 
       max[c] = in[c];
       sum[c] = 0;
     }
+    // Each column is its own chain, summed down j in order; the vector runs across columns.
     for (std::int64_t j = 1; j < n; ++j)
+#pragma omp simd
       for (std::int64_t c = 0; c < width; ++c) max[c] = in[j * inner + c] > max[c] ? in[j * inner + c] : max[c];
-    for (std::int64_t j = 0; j < n; ++j)
-      for (std::int64_t c = 0; c < width; ++c) {
-        const T e = std::exp(in[j * inner + c] - max[c]);
-        if constexpr (!LogSoftmax) out[j * inner + c] = e;
-        sum[c] += static_cast<double>(e);
-      }
+    // As in the row case, exp into out and sum in separate loops: GCC does not if-convert a
+    // loop that mixes exp_float's float selects with the conversion to double.
+    for (std::int64_t j = 0; j < n; ++j) {
+#pragma omp simd
+      for (std::int64_t c = 0; c < width; ++c) out[j * inner + c] = vector_exp<T>(in[j * inner + c] - max[c]);
+#pragma omp simd
+      for (std::int64_t c = 0; c < width; ++c) sum[c] += static_cast<double>(out[j * inner + c]);
+    }
     if constexpr (LogSoftmax) {
       T shift[kColumnBlock];
       for (std::int64_t c = 0; c < width; ++c) shift[c] = max[c] + static_cast<T>(std::log(sum[c]));
       for (std::int64_t j = 0; j < n; ++j)
+#pragma omp simd
         for (std::int64_t c = 0; c < width; ++c) out[j * inner + c] = in[j * inner + c] - shift[c];
     } else {
       T scale[kColumnBlock];
       for (std::int64_t c = 0; c < width; ++c) scale[c] = static_cast<T>(1.0 / sum[c]);
       for (std::int64_t j = 0; j < n; ++j)
+#pragma omp simd
         for (std::int64_t c = 0; c < width; ++c) out[j * inner + c] *= scale[c];
     }
   });
@@ -107,13 +121,16 @@ void softmax_backward_impl(const T* y, const T* g, T* dx, std::int64_t outer, st
       const T* py = y + offset;
       const T* pg = g + offset;
       T* pdx = dx + offset;
-      double sum = 0;
-      for (std::int64_t j = 0; j < n; ++j)
-        sum += LogSoftmax ? static_cast<double>(pg[j]) : static_cast<double>(pg[j]) * static_cast<double>(py[j]);
-      const T s = static_cast<T>(sum);
+      LaneSum lanes;
+      for_each_lane(n, lanes, [&](std::int64_t j) {
+        return LogSoftmax ? static_cast<double>(pg[j]) : static_cast<double>(pg[j]) * static_cast<double>(py[j]);
+      });
+      const T s = static_cast<T>(lanes.total());
       if constexpr (LogSoftmax) {
-        for (std::int64_t j = 0; j < n; ++j) pdx[j] += pg[j] - std::exp(py[j]) * s;
+#pragma omp simd
+        for (std::int64_t j = 0; j < n; ++j) pdx[j] += pg[j] - vector_exp<T>(py[j]) * s;
       } else {
+#pragma omp simd
         for (std::int64_t j = 0; j < n; ++j) pdx[j] += py[j] * (pg[j] - s);
       }
     });
@@ -125,6 +142,7 @@ void softmax_backward_impl(const T* y, const T* g, T* dx, std::int64_t outer, st
     const T* pg = g + offset;
     T* pdx = dx + offset;
     for (std::int64_t j = 0; j < n; ++j)
+#pragma omp simd
       for (std::int64_t c = 0; c < width; ++c) {
         const std::int64_t k = j * inner + c;
         sum[c] += LogSoftmax ? static_cast<double>(pg[k]) : static_cast<double>(pg[k]) * static_cast<double>(py[k]);
@@ -132,9 +150,10 @@ void softmax_backward_impl(const T* y, const T* g, T* dx, std::int64_t outer, st
     T s[kColumnBlock];
     for (std::int64_t c = 0; c < width; ++c) s[c] = static_cast<T>(sum[c]);
     for (std::int64_t j = 0; j < n; ++j)
+#pragma omp simd
       for (std::int64_t c = 0; c < width; ++c) {
         const std::int64_t k = j * inner + c;
-        if constexpr (LogSoftmax) pdx[k] += pg[k] - std::exp(py[k]) * s[c];
+        if constexpr (LogSoftmax) pdx[k] += pg[k] - vector_exp<T>(py[k]) * s[c];
         else pdx[k] += py[k] * (pg[k] - s[c]);
       }
   });
