@@ -40,3 +40,8 @@
 #include "ouro/nn/module.h"
 #include "ouro/nn/sequential.h"
 #include "ouro/nn/summary.h"
+#include "ouro/train/callbacks.h"
+#include "ouro/train/checkpoint.h"
+#include "ouro/train/metrics.h"
+#include "ouro/train/progress.h"
+#include "ouro/train/trainer.h"
