@@ -23,6 +23,8 @@ test: build
 
 demo: build
 	$(BUILD_DIR)/examples/example_source_network
+	@echo
+	$(BUILD_DIR)/examples/example_source_network_fit
 
 bench: build
 	$(BUILD_DIR)/bench/ouro_bench
