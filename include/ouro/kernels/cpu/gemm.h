@@ -1,5 +1,5 @@
-// GEMM through OpenBLAS: C = alpha * op(A) @ op(B) + beta * C, row-major, with the
-// transposes passed to BLAS rather than materialised.
+// GEMM: C = alpha * op(A) @ op(B) + beta * C, row-major, with the transposes never
+// materialised: small products in ouro's own kernel (small_gemm.h), the rest through OpenBLAS.
 #pragma once
 #include <cstdint>
 
