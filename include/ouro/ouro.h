@@ -40,6 +40,7 @@
 #include "ouro/nn/module.h"
 #include "ouro/nn/sequential.h"
 #include "ouro/nn/summary.h"
+#include "ouro/io/safetensors.h"
 #include "ouro/train/callbacks.h"
 #include "ouro/train/checkpoint.h"
 #include "ouro/train/metrics.h"
