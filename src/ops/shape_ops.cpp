@@ -552,7 +552,9 @@ Tensor scatter_add(const Tensor& x, std::int64_t dim, const Tensor& index, const
     OURO_CHECK(index.shape()[k] <= src.shape()[k], "scatter_add: index of shape ", shape_str(index.shape()),
                " is larger than src ", shape_str(src.shape()), " in dimension ", k);
   std::vector<std::int64_t> offsets = scatter_offsets("scatter_add", x.shape(), index, d);
-  Tensor out = materialize(x).copy();
+  // A fresh contiguous tensor to add into: materialize already copies a view, so copy only
+  // when it returned x's own memory.
+  Tensor out = x.is_contiguous() ? x.copy() : materialize(x);
   const Tensor source = materialize(src);
   dispatch_floating(x.dtype(), "scatter_add", [&](auto tag) {
     using T = decltype(tag);

@@ -229,6 +229,15 @@ void Tensor::copy_from_(const Tensor& src) {
     std::memmove(raw_data(), src.raw_data(), static_cast<std::size_t>(numel()) * dtype_size(dst.dtype));
     return;
   }
+  if (dst.dtype == s.dtype && is_contiguous()) {
+    // copy() of a view: one typed pass over the source, no per-element conversion through double.
+    const std::size_t size = dtype_size(s.dtype);
+    const char* from = static_cast<const char*>(s.storage->data);
+    char* to = static_cast<char*>(raw_data());
+    std::int64_t i = 0;
+    for_each_offset(s, [&](std::int64_t off) { std::memcpy(to + (i++) * size, from + off * size, size); });
+    return;
+  }
   std::vector<std::int64_t> src_offsets;
   src_offsets.reserve(static_cast<std::size_t>(numel()));
   for_each_offset(s, [&](std::int64_t off) { src_offsets.push_back(off); });
