@@ -11,6 +11,10 @@ packages=(
   nlohmann-json3-dev       # JSON (fixtures, later safetensors headers and configs)
   python3-sklearn          # real data: iris.csv, digits, wine, breast_cancer (CSV files only; no Python at run time)
   zlib1g-dev               # gzip-compressed data files (digits.csv.gz)
+  libtomlplusplus-dev      # TOML run configs (`ouro train CONFIG.toml`)
+  fortunes fortunes-zh     # real text: English fortunes, Tang poems / Song ci (UTF-8)
+  python3-statsmodels      # real time series: sunspots, co2, nile, ... (CSV files only)
+  ccache                   # lets several checkouts share compiled objects (optional speed-up)
 )
 
 missing=()

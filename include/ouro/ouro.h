@@ -14,6 +14,7 @@
 #include "ouro/ops/arithmetic.h"
 #include "ouro/ops/unary.h"
 #include "ouro/ops/activation.h"
+#include "ouro/ops/recurrent.h"
 #include "ouro/ops/softmax.h"
 #include "ouro/ops/layer_norm.h"
 #include "ouro/ops/dropout.h"
