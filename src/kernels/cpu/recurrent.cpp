@@ -1,0 +1,549 @@
+#include "ouro/kernels/cpu/recurrent.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <type_traits>
+#include <vector>
+
+#include "ouro/kernels/cpu/activation.h"
+#include "ouro/kernels/cpu/gemm.h"
+#include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/vector_math.h"
+
+namespace ouro::kernels {
+
+std::int64_t rnn_gates(RnnCell cell) {
+  switch (cell) {
+    case RnnCell::Lstm: return 4;
+    case RnnCell::Gru: return 3;
+    default: return 1;
+  }
+}
+
+std::int64_t rnn_saved_size(const RnnSizes& s) {
+  const std::int64_t rows = s.steps * s.batch;
+  return rows * rnn_gates(s.cell) * s.hidden + (s.cell == RnnCell::Gru ? rows * s.hidden : 0);
+}
+
+namespace {
+
+// The build is ISO C++, so GCC never contracts a * b + c by itself; the tile products ask for
+// the fused form explicitly (one rounding, and twice the throughput).
+template <typename T>
+inline T multiply_add(T a, T b, T c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// Float gates go through exp_float so that the gate loops vectorise (libm's expf and tanhf are
+// opaque scalar calls); 1 - 2 / (e^2x + 1) saturates to +-1 without NaN at either end. Double
+// keeps libm and the same sigmoid as ouro::sigmoid, so it matches the composed reference to
+// the last bits of the GEMM sums.
+template <typename T>
+inline T gate_sigmoid(T x) {
+  if constexpr (std::is_same_v<T, float>) return 1.0f / (1.0f + exp_float(-x));
+  else return sigmoid_value(x);
+}
+
+template <typename T>
+inline T gate_tanh(T x) {
+  if constexpr (std::is_same_v<T, float>) return 1.0f - 2.0f / (exp_float(2.0f * x) + 1.0f);
+  else return std::tanh(x);
+}
+
+// chunk: the unit granularity by which the threads split the hidden units, and the width of a
+// backward panel (32 floats / 16 doubles: two 512-bit registers per tile row). mr: batch rows
+// per tile. An mr x chunk tile of accumulators is 16 vector registers.
+template <typename T>
+struct Blocking;
+template <>
+struct Blocking<float> {
+  static constexpr std::int64_t chunk = 32, mr = 8;
+};
+template <>
+struct Blocking<double> {
+  static constexpr std::int64_t chunk = 16, mr = 8;
+};
+
+template <RnnCell C>
+constexpr std::int64_t kGates = C == RnnCell::Lstm ? 4 : C == RnnCell::Gru ? 3 : 1;
+
+// Hidden units per forward panel. A forward panel interleaves the gates of these units (columns
+// g * units + u), so one tile holds every gate of its units and the cell update runs on it
+// straight after the product.
+template <typename T, RnnCell C>
+constexpr std::int64_t kUnitBlock = kGates<C> == 1 ? Blocking<T>::chunk : Blocking<T>::chunk / 4;
+
+// Below this many multiply-adds per step the steps run on one thread: a barrier per step
+// costs more than the second thread saves.
+constexpr std::int64_t kParallelStepWork = std::int64_t{1} << 19;
+
+int step_threads(std::int64_t batch, std::int64_t gate_rows, std::int64_t hidden, std::int64_t chunk) {
+  if (batch * gate_rows * hidden < kParallelStepWork) return 1;
+  const std::int64_t chunks = (hidden + chunk - 1) / chunk;
+  return static_cast<int>(std::min<std::int64_t>(num_threads(), chunks));
+}
+
+struct UnitRange {
+  std::int64_t begin, end;
+};
+
+// Thread `thread` of `threads` owns these hidden units: whole chunks, split as evenly as may be.
+UnitRange owned_units(std::int64_t hidden, std::int64_t chunk, int thread, int threads) {
+  const std::int64_t chunks = (hidden + chunk - 1) / chunk;
+  const std::int64_t first = chunks * thread / threads, last = chunks * (thread + 1) / threads;
+  return {std::min(hidden, first * chunk), std::min(hidden, last * chunk)};
+}
+
+// out[MR][NR] = A[MR rows, k] @ panel[k][NR], A read in place (row stride lda), the sum over k
+// taken in order.
+template <typename T, std::int64_t MR, std::int64_t NR>
+[[gnu::always_inline]] inline void tile_product(std::int64_t k, const T* __restrict a, std::int64_t lda,
+                                                const T* __restrict panel, T* __restrict out) {
+  T acc[MR][NR];
+  for (std::int64_t i = 0; i < MR; ++i)
+#pragma omp simd
+    for (std::int64_t j = 0; j < NR; ++j) acc[i][j] = T(0);
+  for (std::int64_t p = 0; p < k; ++p) {
+    const T* b = panel + p * NR;
+#pragma GCC unroll 16
+    for (std::int64_t i = 0; i < MR; ++i) {
+      const T ai = a[i * lda + p];
+#pragma omp simd
+      for (std::int64_t j = 0; j < NR; ++j) acc[i][j] = multiply_add(ai, b[j], acc[i][j]);
+    }
+  }
+  for (std::int64_t i = 0; i < MR; ++i)
+#pragma omp simd
+    for (std::int64_t j = 0; j < NR; ++j) out[i * NR + j] = acc[i][j];
+}
+
+// Rows [first, first + rows) of a (row stride lda, width k) copied into a zero-padded MR x k
+// block, so that the last partial tile of the batch runs the same full-tile product.
+template <typename T>
+const T* pad_rows(const T* a, std::int64_t lda, std::int64_t first, std::int64_t rows, std::int64_t mr,
+                  std::int64_t k, std::vector<T>& buffer) {
+  buffer.assign(static_cast<std::size_t>(mr * k), T(0));
+  for (std::int64_t i = 0; i < rows; ++i) std::copy_n(a + (first + i) * lda, k, buffer.data() + i * k);
+  return buffer.data();
+}
+
+// What one step of the forward needs, shared by every tile of the step.
+template <typename T>
+struct ForwardStep {
+  std::int64_t t, batch, hidden, gate_rows, state;
+  const T* h_prev;       // [B, H], row stride prev_ld
+  const T* c_prev;       // LSTM: [B, H], row stride prev_ld
+  std::int64_t prev_ld;
+  const T* b_hh;         // [G*H], zeros when the layer has no bias
+  const std::int64_t* lengths;
+  T* act;                // [B, G*H] of step t: the input projection in, the activations out
+  T* hn;                 // GRU: [B, H] of step t
+  T* state_out;          // [B, S] of step t
+};
+
+// The cell update for `rows` batch rows from b0 and `units` hidden units from u0, given the
+// tile of hidden products (columns g * UB + u).
+template <typename T, RnnCell C, std::int64_t UB>
+void forward_cells(const ForwardStep<T>& s, const T* tile, std::int64_t b0, std::int64_t rows, std::int64_t u0,
+                   std::int64_t units) {
+  constexpr std::int64_t NR = kGates<C> * UB;
+  const std::int64_t H = s.hidden;
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const std::int64_t b = b0 + i;
+    const T* hp = s.h_prev + b * s.prev_ld + u0;
+    T* h_out = s.state_out + b * s.state + u0;
+    if (s.lengths != nullptr && s.t >= s.lengths[b]) {  // ended (or, in reverse, not begun): carry
+      std::copy_n(hp, units, h_out);
+      if constexpr (C == RnnCell::Lstm) std::copy_n(s.c_prev + b * s.prev_ld + u0, units, h_out + H);
+      continue;
+    }
+    const T* acc = tile + i * NR;
+    const T* bh = s.b_hh + u0;
+    T* a = s.act + b * s.gate_rows + u0;
+    if constexpr (C == RnnCell::Tanh) {
+#pragma omp simd
+      for (std::int64_t u = 0; u < units; ++u) h_out[u] = gate_tanh(a[u] + (acc[u] + bh[u]));
+    } else if constexpr (C == RnnCell::Relu) {
+#pragma omp simd
+      for (std::int64_t u = 0; u < units; ++u) {
+        const T v = a[u] + (acc[u] + bh[u]);
+        h_out[u] = v > T(0) ? v : T(0);
+      }
+    } else if constexpr (C == RnnCell::Lstm) {
+      const T* cp = s.c_prev + b * s.prev_ld + u0;
+      T* c_out = h_out + H;
+#pragma omp simd
+      for (std::int64_t u = 0; u < units; ++u) {
+        const T ig = gate_sigmoid(a[u] + (acc[u] + bh[u]));
+        const T fg = gate_sigmoid(a[H + u] + (acc[UB + u] + bh[H + u]));
+        const T gg = gate_tanh(a[2 * H + u] + (acc[2 * UB + u] + bh[2 * H + u]));
+        const T og = gate_sigmoid(a[3 * H + u] + (acc[3 * UB + u] + bh[3 * H + u]));
+        const T c = fg * cp[u] + ig * gg;
+        c_out[u] = c;
+        h_out[u] = og * gate_tanh(c);
+        a[u] = ig;
+        a[H + u] = fg;
+        a[2 * H + u] = gg;
+        a[3 * H + u] = og;
+      }
+    } else {  // GRU: b_hn stays inside r * (W_hn h + b_hn)
+      T* hn = s.hn + b * H + u0;
+#pragma omp simd
+      for (std::int64_t u = 0; u < units; ++u) {
+        const T r = gate_sigmoid(a[u] + (acc[u] + bh[u]));
+        const T z = gate_sigmoid(a[H + u] + (acc[UB + u] + bh[H + u]));
+        const T hidden_n = acc[2 * UB + u] + bh[2 * H + u];
+        const T n = gate_tanh(a[2 * H + u] + r * hidden_n);
+        h_out[u] = (T(1) - z) * n + z * hp[u];
+        a[u] = r;
+        a[H + u] = z;
+        a[2 * H + u] = n;
+        hn[u] = hidden_n;
+      }
+    }
+  }
+}
+
+template <typename T, RnnCell C>
+void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, const RnnWeights<T>& w,
+                  const std::int64_t* lengths, T* states, T* saved) {
+  constexpr std::int64_t G = kGates<C>, UB = kUnitBlock<T, C>, NR = G * UB, MR = Blocking<T>::mr;
+  const std::int64_t steps = sz.steps, B = sz.batch, I = sz.input, H = sz.hidden, GH = G * H;
+  const std::int64_t S = C == RnnCell::Lstm ? 2 * H : H;
+  if (steps == 0 || B == 0) return;
+
+  // The input projection of every step in one product, written where the activations go.
+  T* act = saved;
+  T* hn_all = C == RnnCell::Gru ? saved + steps * B * GH : nullptr;
+  const std::int64_t rows = steps * B;
+  T beta = T(0);
+  if (w.b_ih != nullptr) {
+    for (std::int64_t r = 0; r < rows; ++r) std::copy_n(w.b_ih, GH, act + r * GH);
+    beta = T(1);
+  } else if (I == 0) {
+    std::fill_n(act, rows * GH, T(0));
+  }
+  if (I > 0) gemm(false, true, rows, GH, I, T(1), x, I, w.w_ih, I, beta, act, GH);
+
+  std::vector<T> zero_bias;
+  const T* b_hh = w.b_hh;
+  if (b_hh == nullptr) {
+    zero_bias.assign(static_cast<std::size_t>(GH), T(0));
+    b_hh = zero_bias.data();
+  }
+
+  // w_hh packed once for the whole sequence: panel j holds units [j*UB, (j+1)*UB) as [H][NR],
+  // column g * UB + u = row g * H + j * UB + u of w_hh; units past H are zero.
+  const std::int64_t blocks = (H + UB - 1) / UB;
+  std::vector<T> packed(static_cast<std::size_t>(blocks * H * NR));
+  const int threads = step_threads(B, GH, H, Blocking<T>::chunk);
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const UnitRange own = owned_units(H, Blocking<T>::chunk, omp_get_thread_num(), omp_get_num_threads());
+    for (std::int64_t u0 = own.begin; u0 < own.end; u0 += UB) {
+      T* panel = packed.data() + (u0 / UB) * H * NR;
+      for (std::int64_t g = 0; g < G; ++g)
+        for (std::int64_t u = 0; u < UB; ++u) {
+          if (u0 + u < H) {
+            const T* src = w.w_hh + (g * H + u0 + u) * H;
+            for (std::int64_t p = 0; p < H; ++p) panel[p * NR + g * UB + u] = src[p];
+          } else {
+            for (std::int64_t p = 0; p < H; ++p) panel[p * NR + g * UB + u] = T(0);
+          }
+        }
+    }
+    std::vector<T> tail;
+    alignas(64) T tile[MR * NR];
+    const std::int64_t full_rows = B / MR * MR;
+    for (std::int64_t k = 0; k < steps; ++k) {
+      const std::int64_t t = sz.reverse ? steps - 1 - k : k;
+      ForwardStep<T> s{};
+      s.t = t;
+      s.batch = B;
+      s.hidden = H;
+      s.gate_rows = GH;
+      s.state = S;
+      if (k == 0) {
+        s.h_prev = h0;
+        s.c_prev = c0;
+        s.prev_ld = H;
+      } else {
+        const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
+        s.h_prev = prev;
+        s.c_prev = prev + H;
+        s.prev_ld = S;
+      }
+      s.b_hh = b_hh;
+      s.lengths = lengths;
+      s.act = act + t * B * GH;
+      s.hn = hn_all != nullptr ? hn_all + t * B * H : nullptr;
+      s.state_out = states + t * B * S;
+      const T* tail_rows = full_rows < B ? pad_rows(s.h_prev, s.prev_ld, full_rows, B - full_rows, MR, H, tail) : nullptr;
+      for (std::int64_t u0 = own.begin; u0 < own.end; u0 += UB) {
+        const std::int64_t units = std::min(UB, H - u0);
+        const T* panel = packed.data() + (u0 / UB) * H * NR;
+        for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
+          const bool full = b0 < full_rows;
+          tile_product<T, MR, NR>(H, full ? s.h_prev + b0 * s.prev_ld : tail_rows, full ? s.prev_ld : H, panel, tile);
+          forward_cells<T, C, UB>(s, tile, b0, std::min(MR, B - b0), u0, units);
+        }
+      }
+      // Step t + 1 reads every unit of this step's state.
+#pragma omp barrier
+    }
+  }
+}
+
+// The gate gradients of step t for batch row b and units [u0, u1): writes dgx (gradient of the
+// input-side pre-activations, [G*H] row) and dgh (of the hidden-side ones, differs for the
+// GRU's n gate), the direct part of dh_prev and, for the LSTM, dc_prev.
+template <typename T>
+struct BackwardStep {
+  std::int64_t t, hidden, gate_rows, state;
+  const T* grad;       // grad_states row block of step t: [B, S]
+  const T* act;        // saved activations of step t: [B, G*H]
+  const T* hn;         // GRU: [B, H]
+  const T* state_now;  // states of step t: [B, S]
+  const T* h_prev;     // [B, H], row stride prev_ld
+  const T* c_prev;
+  std::int64_t prev_ld;
+  const std::int64_t* lengths;
+  T* dgx;              // [B, G*H] of step t
+  T* dgh;              // same as dgx except for the GRU
+  T* dh_carry;         // [B, H]: in, the gradient reaching h after step t from later steps
+  T* dc_carry;         // LSTM [B, H]: in as dh_carry; out, the gradient of c before step t
+  T* dh_direct;        // [B, H] out: dh_prev apart from the w_hh product
+};
+
+template <typename T, RnnCell C>
+void backward_cells(const BackwardStep<T>& s, std::int64_t b, std::int64_t u0, std::int64_t u1) {
+  const std::int64_t H = s.hidden;
+  const T* g = s.grad + b * s.state;
+  T* carry = s.dh_carry + b * H;
+  T* direct = s.dh_direct + b * H;
+  T* dgx = s.dgx + b * s.gate_rows;
+  T* dgh = s.dgh + b * s.gate_rows;
+  if (s.lengths != nullptr && s.t >= s.lengths[b]) {  // the state passed through unchanged
+    for (std::int64_t q = 0; q < kGates<C>; ++q) {
+      std::fill(dgx + q * H + u0, dgx + q * H + u1, T(0));
+      if (C == RnnCell::Gru) std::fill(dgh + q * H + u0, dgh + q * H + u1, T(0));
+    }
+    for (std::int64_t u = u0; u < u1; ++u) direct[u] = g[u] + carry[u];
+    if constexpr (C == RnnCell::Lstm) {
+      T* dc = s.dc_carry + b * H;
+      for (std::int64_t u = u0; u < u1; ++u) dc[u] = g[H + u] + dc[u];
+    }
+    return;
+  }
+  const T* a = s.act + b * s.gate_rows;
+  if constexpr (C == RnnCell::Tanh || C == RnnCell::Relu) {
+    const T* h = s.state_now + b * s.state;
+#pragma omp simd
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const T dh = g[u] + carry[u];
+      dgx[u] = C == RnnCell::Tanh ? dh * (T(1) - h[u] * h[u]) : (h[u] > T(0) ? dh : T(0));
+      direct[u] = T(0);
+    }
+  } else if constexpr (C == RnnCell::Lstm) {
+    const T* c = s.state_now + b * s.state + H;
+    const T* cp = s.c_prev + b * s.prev_ld;
+    T* dc_carry = s.dc_carry + b * H;
+#pragma omp simd
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const T dh = g[u] + carry[u];
+      const T ig = a[u], fg = a[H + u], gg = a[2 * H + u], og = a[3 * H + u];
+      const T tc = gate_tanh(c[u]);
+      const T dc = (g[H + u] + dc_carry[u]) + dh * og * (T(1) - tc * tc);
+      dgx[u] = dc * gg * (ig * (T(1) - ig));
+      dgx[H + u] = dc * cp[u] * (fg * (T(1) - fg));
+      dgx[2 * H + u] = dc * ig * (T(1) - gg * gg);
+      dgx[3 * H + u] = dh * tc * (og * (T(1) - og));
+      dc_carry[u] = dc * fg;
+      direct[u] = T(0);
+    }
+  } else {
+    const T* hp = s.h_prev + b * s.prev_ld;
+    const T* hn = s.hn + b * H;
+#pragma omp simd
+    for (std::int64_t u = u0; u < u1; ++u) {
+      const T dh = g[u] + carry[u];
+      const T r = a[u], z = a[H + u], n = a[2 * H + u];
+      const T dn = dh * (T(1) - z) * (T(1) - n * n);
+      const T dr = dn * hn[u] * (r * (T(1) - r));
+      const T dz = dh * (hp[u] - n) * (z * (T(1) - z));
+      dgx[u] = dr;
+      dgx[H + u] = dz;
+      dgx[2 * H + u] = dn;
+      dgh[u] = dr;
+      dgh[H + u] = dz;
+      dgh[2 * H + u] = dn * r;
+      direct[u] = dh * z;
+    }
+  }
+}
+
+// dst[c] += sum over rows of src[r, c], rows in order.
+template <typename T>
+void add_column_sums(const T* src, std::int64_t rows, std::int64_t cols, T* dst) {
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const T* row = src + r * cols;
+#pragma omp simd
+    for (std::int64_t c = 0; c < cols; ++c) dst[c] += row[c];
+  }
+}
+
+template <typename T, RnnCell C>
+void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T* h0, const T* c0,
+                   const RnnWeights<T>& w, const std::int64_t* lengths, const T* states, const T* saved,
+                   const RnnGradients<T>& grads) {
+  constexpr std::int64_t G = kGates<C>, CH = Blocking<T>::chunk, MR = Blocking<T>::mr;
+  const std::int64_t steps = sz.steps, B = sz.batch, I = sz.input, H = sz.hidden, GH = G * H;
+  const std::int64_t S = C == RnnCell::Lstm ? 2 * H : H;
+  if (steps == 0 || B == 0) return;
+  const std::int64_t rows = steps * B;
+  std::vector<T> dgx(static_cast<std::size_t>(rows * GH));
+  std::vector<T> dgh_separate(C == RnnCell::Gru ? static_cast<std::size_t>(rows * GH) : 0);
+  T* dgh = C == RnnCell::Gru ? dgh_separate.data() : dgx.data();
+  std::vector<T> dh_carry(static_cast<std::size_t>(B * H), T(0)), dh_direct(static_cast<std::size_t>(B * H));
+  std::vector<T> dc_carry(C == RnnCell::Lstm ? static_cast<std::size_t>(B * H) : 0, T(0));
+
+  // w_hh packed for dh_prev = dgh @ w_hh: panel j holds units [j*CH, (j+1)*CH) as [G*H][CH].
+  const std::int64_t chunks = (H + CH - 1) / CH;
+  std::vector<T> packed(static_cast<std::size_t>(chunks * GH * CH));
+  const int threads = step_threads(B, GH, H, CH);
+  const std::int64_t full_rows = B / MR * MR;
+
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const UnitRange own = owned_units(H, CH, omp_get_thread_num(), omp_get_num_threads());
+    for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
+      T* panel = packed.data() + (u0 / CH) * GH * CH;
+      const std::int64_t units = std::min(CH, H - u0);
+      for (std::int64_t p = 0; p < GH; ++p) {
+        const T* src = w.w_hh + p * H + u0;
+        for (std::int64_t u = 0; u < CH; ++u) panel[p * CH + u] = u < units ? src[u] : T(0);
+      }
+    }
+    std::vector<T> tail;
+    alignas(64) T tile[MR * CH];
+    for (std::int64_t k = steps - 1; k >= 0; --k) {
+      const std::int64_t t = sz.reverse ? steps - 1 - k : k;
+      BackwardStep<T> s{};
+      s.t = t;
+      s.hidden = H;
+      s.gate_rows = GH;
+      s.state = S;
+      s.grad = grad_states + t * B * S;
+      s.act = saved + t * B * GH;
+      s.hn = C == RnnCell::Gru ? saved + rows * GH + t * B * H : nullptr;
+      s.state_now = states + t * B * S;
+      if (k == 0) {
+        s.h_prev = h0;
+        s.c_prev = c0;
+        s.prev_ld = H;
+      } else {
+        const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
+        s.h_prev = prev;
+        s.c_prev = prev + H;
+        s.prev_ld = S;
+      }
+      s.lengths = lengths;
+      s.dgx = dgx.data() + t * B * GH;
+      s.dgh = dgh + t * B * GH;
+      s.dh_carry = dh_carry.data();
+      s.dc_carry = dc_carry.data();
+      s.dh_direct = dh_direct.data();
+      for (std::int64_t b = 0; b < B; ++b) backward_cells<T, C>(s, b, own.begin, own.end);
+      // dh_prev of every unit needs the gate gradients of every unit.
+#pragma omp barrier
+      const T* step_dgh = s.dgh;
+      const T* tail_rows = full_rows < B ? pad_rows(step_dgh, GH, full_rows, B - full_rows, MR, GH, tail) : nullptr;
+      for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
+        const std::int64_t units = std::min(CH, H - u0);
+        const T* panel = packed.data() + (u0 / CH) * GH * CH;
+        for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
+          const bool full = b0 < full_rows;
+          tile_product<T, MR, CH>(GH, full ? step_dgh + b0 * GH : tail_rows, GH, panel, tile);
+          const std::int64_t tile_rows = std::min(MR, B - b0);
+          for (std::int64_t i = 0; i < tile_rows; ++i) {
+            const std::int64_t row = (b0 + i) * H + u0;
+            for (std::int64_t u = 0; u < units; ++u) dh_carry[row + u] = dh_direct[row + u] + tile[i * CH + u];
+          }
+        }
+      }
+      // No barrier needed here: the next step's cell gradients read only this thread's units
+      // of dh_carry, and write another step's rows of dgx / dgh.
+    }
+  }
+
+  if (grads.h0 != nullptr)
+    for (std::int64_t i = 0; i < B * H; ++i) grads.h0[i] += dh_carry[i];
+  if (C == RnnCell::Lstm && grads.c0 != nullptr)
+    for (std::int64_t i = 0; i < B * H; ++i) grads.c0[i] += dc_carry[i];
+  if (grads.w_hh != nullptr) {
+    // Step t's h_prev is states[t -+ 1] (a strided view of h, row stride S) except for the
+    // first step processed, whose h_prev is h0.
+    const std::int64_t first_t = sz.reverse ? steps - 1 : 0;
+    if (steps > 1) {
+      const T* dg_rows = dgh + (sz.reverse ? 0 : B * GH);
+      const T* h_rows = states + (sz.reverse ? B * S : 0);
+      gemm(true, false, GH, H, (steps - 1) * B, T(1), dg_rows, GH, h_rows, S, T(1), grads.w_hh, H);
+    }
+    gemm(true, false, GH, H, B, T(1), dgh + first_t * B * GH, GH, h0, H, T(1), grads.w_hh, H);
+  }
+  if (grads.b_hh != nullptr) add_column_sums(dgh, rows, GH, grads.b_hh);
+  if (grads.b_ih != nullptr) add_column_sums(dgx.data(), rows, GH, grads.b_ih);
+  if (I > 0) {
+    if (grads.w_ih != nullptr) gemm(true, false, GH, I, rows, T(1), dgx.data(), GH, x, I, T(1), grads.w_ih, I);
+    if (grads.x != nullptr) gemm(false, false, rows, I, GH, T(1), dgx.data(), GH, w.w_ih, I, T(1), grads.x, I);
+  }
+}
+
+template <typename T, typename Body>
+void dispatch_cell(RnnCell cell, Body&& body) {
+  switch (cell) {
+    case RnnCell::Tanh: return body(std::integral_constant<RnnCell, RnnCell::Tanh>{});
+    case RnnCell::Relu: return body(std::integral_constant<RnnCell, RnnCell::Relu>{});
+    case RnnCell::Lstm: return body(std::integral_constant<RnnCell, RnnCell::Lstm>{});
+    case RnnCell::Gru: return body(std::integral_constant<RnnCell, RnnCell::Gru>{});
+  }
+}
+
+}  // namespace
+
+template <typename T>
+void rnn_forward(const RnnSizes& sizes, const T* x, const T* h0, const T* c0, const RnnWeights<T>& weights,
+                 const std::int64_t* lengths, T* states, T* saved) {
+  dispatch_cell<T>(sizes.cell, [&](auto cell) {
+    forward_impl<T, decltype(cell)::value>(sizes, x, h0, c0, weights, lengths, states, saved);
+  });
+}
+
+template <typename T>
+void rnn_backward(const RnnSizes& sizes, const T* grad_states, const T* x, const T* h0, const T* c0,
+                  const RnnWeights<T>& weights, const std::int64_t* lengths, const T* states, const T* saved,
+                  const RnnGradients<T>& grads) {
+  dispatch_cell<T>(sizes.cell, [&](auto cell) {
+    backward_impl<T, decltype(cell)::value>(sizes, grad_states, x, h0, c0, weights, lengths, states, saved, grads);
+  });
+}
+
+template void rnn_forward<float>(const RnnSizes&, const float*, const float*, const float*, const RnnWeights<float>&,
+                                 const std::int64_t*, float*, float*);
+template void rnn_forward<double>(const RnnSizes&, const double*, const double*, const double*,
+                                  const RnnWeights<double>&, const std::int64_t*, double*, double*);
+template void rnn_backward<float>(const RnnSizes&, const float*, const float*, const float*, const float*,
+                                  const RnnWeights<float>&, const std::int64_t*, const float*, const float*,
+                                  const RnnGradients<float>&);
+template void rnn_backward<double>(const RnnSizes&, const double*, const double*, const double*, const double*,
+                                   const RnnWeights<double>&, const std::int64_t*, const double*, const double*,
+                                   const RnnGradients<double>&);
+
+}  // namespace ouro::kernels
