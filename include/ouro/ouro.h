@@ -28,6 +28,7 @@
 #include "ouro/ops/loss.h"
 #include "ouro/ops/reduce.h"
 #include "ouro/ops/shape_ops.h"
+#include "ouro/data/bpe_tokenizer.h"
 #include "ouro/data/csv.h"
 #include "ouro/data/dataset.h"
 #include "ouro/data/loader.h"
