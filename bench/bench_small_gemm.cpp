@@ -80,6 +80,15 @@ void small_gemm_vs_cblas(benchmark::State& state, Shape s) {
       {false, false, 160, 160, 160},
       {false, false, 256, 256, 32},
       {false, false, 256, 256, 256},
+      // the lstm workload's sequence-wide products (bench_lstm.cpp): input projection, the
+      // gradients of w_ih, w_hh and x, and the output layer's forward and backward
+      {false, true, 2048, 1024, 64},
+      {true, false, 1024, 256, 2048},
+      {true, false, 1024, 64, 2048},
+      {false, false, 2048, 64, 1024},
+      {false, true, 2048, 256, 256},
+      {false, false, 2048, 256, 256},
+      {true, false, 256, 256, 2048},
   };
   for (const Shape& s : shapes) {
     const std::string name = std::string("small_gemm/") + (s.transpose_a ? "T" : "N") + (s.transpose_b ? "T" : "N") +

@@ -1,6 +1,10 @@
 #include "ouro/kernels/cpu/gemm.h"
 
 #include <cblas.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <string_view>
 
 #include "ouro/kernels/cpu/parallel.h"
 #include "ouro/kernels/cpu/small_gemm.h"
@@ -21,18 +25,62 @@ void choose_blas_threads(std::int64_t m, std::int64_t n, std::int64_t k) {
   set_blas_threads(wanted);
 }
 
+// True when OpenBLAS runs its generic Prescott (SSE3) kernels, as Debian's 0.3.21 does on
+// cores it does not know (Sapphire Rapids among them). The small kernel then beats it 2-4x on
+// one thread at large sizes too (bench/bench_small_gemm.cpp, the lstm workload's shapes), so
+// large products also stay in ouro's kernel, split over the threads.
+bool blas_is_fallback() {
+  static const bool fallback = [] {
+    const char* core = openblas_get_corename();
+    return core == nullptr || std::string_view(core) == "Prescott";
+  }();
+  return fallback;
+}
+
+// C split into one block per thread, each computed by small_gemm: along m in multiples of 8
+// rows when m >= n, else along n in multiples of 32 columns (the kernel's tile sizes). Each
+// element is summed over k in the same order whatever the split, so the result does not even
+// depend on the thread count.
+template <typename T>
+void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+                const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+  const int threads = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelFlops
+                          ? 1
+                          : num_threads();
+  const bool by_rows = m >= n;
+  const std::int64_t unit = by_rows ? 8 : 32;
+  const std::int64_t units = ((by_rows ? m : n) + unit - 1) / unit;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    const std::int64_t parts = omp_get_num_threads(), part = omp_get_thread_num();
+    const std::int64_t extent = by_rows ? m : n;
+    const std::int64_t first = std::min(extent, units * part / parts * unit);
+    const std::int64_t last = std::min(extent, units * (part + 1) / parts * unit);
+    if (last > first) {
+      if (by_rows)
+        small_gemm(transpose_a, transpose_b, last - first, n, k, alpha, transpose_a ? a + first : a + first * lda,
+                   lda, b, ldb, beta, c + first * ldc, ldc);
+      else
+        small_gemm(transpose_a, transpose_b, m, last - first, k, alpha, a, lda,
+                   transpose_b ? b + first * ldb : b + first, ldb, beta, c + first, ldc);
+    }
+  }
+}
+
 }  // namespace
 
 // Products with m * n * k <= kSmallGemmMaxWork (2^21) run in ouro's own kernel on the calling
 // thread. Debian's OpenBLAS 0.3.21 does not know recent Intel cores and falls back to its SSE3
 // Prescott kernels, which the small kernel beats 2-4x on one thread at every size measured
 // (bench/bench_small_gemm.cpp); up to 2^21 OpenBLAS would run on one thread anyway
-// (kParallelFlops), so above it the configured threads go to OpenBLAS, which also keeps large
-// products fast on machines whose OpenBLAS has a native kernel.
+// (kParallelFlops). Above it the configured threads go to OpenBLAS where it has a native
+// kernel for this CPU, and to the small kernel split over the threads where it has only the
+// Prescott fallback (blas_is_fallback).
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (use_small_gemm(m, n, k)) return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (blas_is_fallback()) return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   choose_blas_threads(m, n, k);
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
@@ -44,6 +92,7 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
           std::int64_t ldc) {
   if (m == 0 || n == 0) return;
   if (use_small_gemm(m, n, k)) return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (blas_is_fallback()) return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   choose_blas_threads(m, n, k);
   cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,

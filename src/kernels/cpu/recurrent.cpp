@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
@@ -121,6 +122,42 @@ template <typename T, std::int64_t MR, std::int64_t NR>
   for (std::int64_t i = 0; i < MR; ++i)
 #pragma omp simd
     for (std::int64_t j = 0; j < NR; ++j) out[i * NR + j] = acc[i][j];
+}
+
+// The same tile for the first `rows` rows of A straight from w_hh (unit u of gate g is row
+// g * H + u0 + u), with no packed panel: for a call of one or two steps at batch 1 (generation)
+// packing w_hh would cost as much as the product itself.
+template <typename T, std::int64_t NR, std::int64_t UB>
+void tile_direct(std::int64_t hidden, std::int64_t gates, const T* a, std::int64_t lda, std::int64_t rows,
+                 const T* w_hh, std::int64_t u0, std::int64_t units, T* out) {
+  for (std::int64_t i = 0; i < rows; ++i) {
+    const T* row = a + i * lda;
+    for (std::int64_t g = 0; g < gates; ++g)
+      for (std::int64_t u = 0; u < UB; ++u) {
+        T sum = T(0);
+        if (u < units) {
+          // Sixteen interleaved partial sums (GCC keeps a plain reduction scalar here).
+          const T* w = w_hh + (g * hidden + u0 + u) * hidden;
+          T lanes[16] = {};
+          std::int64_t p = 0;
+          for (; p + 16 <= hidden; p += 16)
+#pragma omp simd
+            for (std::int64_t l = 0; l < 16; ++l) lanes[l] = multiply_add(row[p + l], w[p + l], lanes[l]);
+          for (std::int64_t l = 0; l < 16; ++l) sum += lanes[l];
+          for (; p < hidden; ++p) sum = multiply_add(row[p], w[p], sum);
+        }
+        out[i * NR + g * UB + u] = sum;
+      }
+  }
+}
+
+// Below this many rows (steps x batch) in a call the forward reads w_hh in place.
+constexpr std::int64_t kPackMinRows = 4;
+
+// Scratch that the kernel overwrites before reading: no zero-fill.
+template <typename T>
+std::unique_ptr<T[]> scratch(std::int64_t count) {
+  return std::make_unique_for_overwrite<T[]>(static_cast<std::size_t>(std::max<std::int64_t>(count, 1)));
 }
 
 // Rows [first, first + rows) of a (row stride lda, width k) copied into a zero-padded MR x k
@@ -241,14 +278,15 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
   // w_hh packed once for the whole sequence: panel j holds units [j*UB, (j+1)*UB) as [H][NR],
   // column g * UB + u = row g * H + j * UB + u of w_hh; units past H are zero.
   const std::int64_t blocks = (H + UB - 1) / UB;
-  std::vector<T> packed(static_cast<std::size_t>(blocks * H * NR));
+  const bool pack = rows >= kPackMinRows;
+  const auto packed = scratch<T>(pack ? blocks * H * NR : 0);
   const int threads = step_threads(B, GH, H, Blocking<T>::chunk);
 
 #pragma omp parallel num_threads(threads) if (threads > 1)
   {
     const UnitRange own = owned_units(H, Blocking<T>::chunk, omp_get_thread_num(), omp_get_num_threads());
-    for (std::int64_t u0 = own.begin; u0 < own.end; u0 += UB) {
-      T* panel = packed.data() + (u0 / UB) * H * NR;
+    for (std::int64_t u0 = own.begin; pack && u0 < own.end; u0 += UB) {
+      T* panel = packed.get() + (u0 / UB) * H * NR;
       for (std::int64_t g = 0; g < G; ++g)
         for (std::int64_t u = 0; u < UB; ++u) {
           if (u0 + u < H) {
@@ -285,14 +323,20 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
       s.act = act + t * B * GH;
       s.hn = hn_all != nullptr ? hn_all + t * B * H : nullptr;
       s.state_out = states + t * B * S;
-      const T* tail_rows = full_rows < B ? pad_rows(s.h_prev, s.prev_ld, full_rows, B - full_rows, MR, H, tail) : nullptr;
+      const T* tail_rows =
+          pack && full_rows < B ? pad_rows(s.h_prev, s.prev_ld, full_rows, B - full_rows, MR, H, tail) : nullptr;
       for (std::int64_t u0 = own.begin; u0 < own.end; u0 += UB) {
         const std::int64_t units = std::min(UB, H - u0);
-        const T* panel = packed.data() + (u0 / UB) * H * NR;
+        const T* panel = packed.get() + (u0 / UB) * H * NR;
         for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
           const bool full = b0 < full_rows;
-          tile_product<T, MR, NR>(H, full ? s.h_prev + b0 * s.prev_ld : tail_rows, full ? s.prev_ld : H, panel, tile);
-          forward_cells<T, C, UB>(s, tile, b0, std::min(MR, B - b0), u0, units);
+          const std::int64_t tile_rows = std::min(MR, B - b0);
+          if (pack)
+            tile_product<T, MR, NR>(H, full ? s.h_prev + b0 * s.prev_ld : tail_rows, full ? s.prev_ld : H, panel,
+                                    tile);
+          else
+            tile_direct<T, NR, UB>(H, G, s.h_prev + b0 * s.prev_ld, s.prev_ld, tile_rows, w.w_hh, u0, units, tile);
+          forward_cells<T, C, UB>(s, tile, b0, tile_rows, u0, units);
         }
       }
       // Step t + 1 reads every unit of this step's state.
@@ -408,15 +452,17 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
   const std::int64_t S = C == RnnCell::Lstm ? 2 * H : H;
   if (steps == 0 || B == 0) return;
   const std::int64_t rows = steps * B;
-  std::vector<T> dgx(static_cast<std::size_t>(rows * GH));
-  std::vector<T> dgh_separate(C == RnnCell::Gru ? static_cast<std::size_t>(rows * GH) : 0);
-  T* dgh = C == RnnCell::Gru ? dgh_separate.data() : dgx.data();
-  std::vector<T> dh_carry(static_cast<std::size_t>(B * H), T(0)), dh_direct(static_cast<std::size_t>(B * H));
+  const auto dgx_buffer = scratch<T>(rows * GH);
+  const auto dgh_separate = scratch<T>(C == RnnCell::Gru ? rows * GH : 0);
+  T* dgx = dgx_buffer.get();
+  T* dgh = C == RnnCell::Gru ? dgh_separate.get() : dgx;
+  const auto dh_direct = scratch<T>(B * H);
+  std::vector<T> dh_carry(static_cast<std::size_t>(B * H), T(0));
   std::vector<T> dc_carry(C == RnnCell::Lstm ? static_cast<std::size_t>(B * H) : 0, T(0));
 
   // w_hh packed for dh_prev = dgh @ w_hh: panel j holds units [j*CH, (j+1)*CH) as [G*H][CH].
   const std::int64_t chunks = (H + CH - 1) / CH;
-  std::vector<T> packed(static_cast<std::size_t>(chunks * GH * CH));
+  const auto packed = scratch<T>(chunks * GH * CH);
   const int threads = step_threads(B, GH, H, CH);
   const std::int64_t full_rows = B / MR * MR;
 
@@ -424,7 +470,7 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
   {
     const UnitRange own = owned_units(H, CH, omp_get_thread_num(), omp_get_num_threads());
     for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
-      T* panel = packed.data() + (u0 / CH) * GH * CH;
+      T* panel = packed.get() + (u0 / CH) * GH * CH;
       const std::int64_t units = std::min(CH, H - u0);
       for (std::int64_t p = 0; p < GH; ++p) {
         const T* src = w.w_hh + p * H + u0;
@@ -455,11 +501,11 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
         s.prev_ld = S;
       }
       s.lengths = lengths;
-      s.dgx = dgx.data() + t * B * GH;
+      s.dgx = dgx + t * B * GH;
       s.dgh = dgh + t * B * GH;
       s.dh_carry = dh_carry.data();
       s.dc_carry = dc_carry.data();
-      s.dh_direct = dh_direct.data();
+      s.dh_direct = dh_direct.get();
       for (std::int64_t b = 0; b < B; ++b) backward_cells<T, C>(s, b, own.begin, own.end);
       // dh_prev of every unit needs the gate gradients of every unit.
 #pragma omp barrier
@@ -467,7 +513,7 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
       const T* tail_rows = full_rows < B ? pad_rows(step_dgh, GH, full_rows, B - full_rows, MR, GH, tail) : nullptr;
       for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
         const std::int64_t units = std::min(CH, H - u0);
-        const T* panel = packed.data() + (u0 / CH) * GH * CH;
+        const T* panel = packed.get() + (u0 / CH) * GH * CH;
         for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
           const bool full = b0 < full_rows;
           tile_product<T, MR, CH>(GH, full ? step_dgh + b0 * GH : tail_rows, GH, panel, tile);
@@ -499,10 +545,10 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
     gemm(true, false, GH, H, B, T(1), dgh + first_t * B * GH, GH, h0, H, T(1), grads.w_hh, H);
   }
   if (grads.b_hh != nullptr) add_column_sums(dgh, rows, GH, grads.b_hh);
-  if (grads.b_ih != nullptr) add_column_sums(dgx.data(), rows, GH, grads.b_ih);
+  if (grads.b_ih != nullptr) add_column_sums(dgx, rows, GH, grads.b_ih);
   if (I > 0) {
-    if (grads.w_ih != nullptr) gemm(true, false, GH, I, rows, T(1), dgx.data(), GH, x, I, T(1), grads.w_ih, I);
-    if (grads.x != nullptr) gemm(false, false, rows, I, GH, T(1), dgx.data(), GH, w.w_ih, I, T(1), grads.x, I);
+    if (grads.w_ih != nullptr) gemm(true, false, GH, I, rows, T(1), dgx, GH, x, I, T(1), grads.w_ih, I);
+    if (grads.x != nullptr) gemm(false, false, rows, I, GH, T(1), dgx, GH, w.w_ih, I, T(1), grads.x, I);
   }
 }
 
