@@ -1,8 +1,8 @@
 #include "ouro/kernels/cpu/recurrent.h"
 
-#include <omp.h>
-
 #include <algorithm>
+#include <atomic>
+#include <thread>
 #include <cmath>
 #include <memory>
 #include <type_traits>
@@ -80,8 +80,8 @@ constexpr std::int64_t kGates = C == RnnCell::Lstm ? 4 : C == RnnCell::Gru ? 3 :
 template <typename T, RnnCell C>
 constexpr std::int64_t kUnitBlock = kGates<C> == 1 ? Blocking<T>::chunk : Blocking<T>::chunk / 4;
 
-// Below this many multiply-adds per step the steps run on one thread: a barrier per step
-// costs more than the second thread saves.
+// Below this many multiply-adds per step the steps run on one thread: handing a step over
+// between threads costs more than the second thread saves.
 constexpr std::int64_t kParallelStepWork = std::int64_t{1} << 19;
 
 int step_threads(std::int64_t batch, std::int64_t gate_rows, std::int64_t hidden, std::int64_t chunk) {
@@ -90,15 +90,44 @@ int step_threads(std::int64_t batch, std::int64_t gate_rows, std::int64_t hidden
   return static_cast<int>(std::min<std::int64_t>(num_threads(), chunks));
 }
 
-struct UnitRange {
-  std::int64_t begin, end;
-};
+void wait_until(const std::atomic<std::int64_t>& counter, std::int64_t target) {
+  for (int spins = 0; counter.load(std::memory_order_acquire) < target; ++spins) {
+    if (spins >= 2000) {
+      std::this_thread::yield();  // the thread we wait for may need this core
+    } else {
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+  }
+}
 
-// Thread `thread` of `threads` owns these hidden units: whole chunks, split as evenly as may be.
-UnitRange owned_units(std::int64_t hidden, std::int64_t chunk, int thread, int threads) {
-  const std::int64_t chunks = (hidden + chunk - 1) / chunk;
-  const std::int64_t first = chunks * thread / threads, last = chunks * (thread + 1) / threads;
-  return {std::min(hidden, first * chunk), std::min(hidden, last * chunk)};
+// Runs body(phase, item) for `items` items in each of `phases` phases, handing items out in
+// order from one counter; an item of phase p starts only once every item of phase p - 1 has
+// finished (the per-step dependence of a recurrence). What an item computes does not depend
+// on which thread runs it, so results do not depend on the thread count or the scheduling.
+// Unlike a static split with a barrier per step, a thread the OS has descheduled holds the
+// others up only while it is inside an item: on a loaded machine the other thread carries on
+// with the rest of the step, and the next.
+template <typename Body>
+void run_phases(int threads, std::int64_t phases, std::int64_t items, Body&& body) {
+  if (threads <= 1) {
+    for (std::int64_t phase = 0; phase < phases; ++phase)
+      for (std::int64_t item = 0; item < items; ++item) body(phase, item);
+    return;
+  }
+  std::atomic<std::int64_t> next{0};
+  std::vector<std::atomic<std::int64_t>> done(static_cast<std::size_t>(phases));
+  for (auto& count : done) count.store(0, std::memory_order_relaxed);
+#pragma omp parallel num_threads(threads)
+  for (;;) {
+    const std::int64_t ticket = next.fetch_add(1, std::memory_order_relaxed);
+    const std::int64_t phase = ticket / items;
+    if (phase >= phases) break;
+    if (phase > 0) wait_until(done[static_cast<std::size_t>(phase - 1)], items);
+    body(phase, ticket % items);
+    done[static_cast<std::size_t>(phase)].fetch_add(1, std::memory_order_release);
+  }
 }
 
 // out[MR][NR] = A[MR rows, k] @ panel[k][NR], A read in place (row stride lda), the sum over k
@@ -177,7 +206,8 @@ struct ForwardStep {
   const T* h_prev;       // [B, H], row stride prev_ld
   const T* c_prev;       // LSTM: [B, H], row stride prev_ld
   std::int64_t prev_ld;
-  const T* b_hh;         // [G*H], zeros when the layer has no bias
+  const T* b_ih;         // [G*H], zeros when the layer has no bias
+  const T* b_hh;
   const std::int64_t* lengths;
   T* act;                // [B, G*H] of step t: the input projection in, the activations out
   T* hn;                 // GRU: [B, H] of step t
@@ -201,15 +231,16 @@ void forward_cells(const ForwardStep<T>& s, const T* tile, std::int64_t b0, std:
       continue;
     }
     const T* acc = tile + i * NR;
+    const T* bi = s.b_ih + u0;
     const T* bh = s.b_hh + u0;
     T* a = s.act + b * s.gate_rows + u0;
     if constexpr (C == RnnCell::Tanh) {
 #pragma omp simd
-      for (std::int64_t u = 0; u < units; ++u) h_out[u] = gate_tanh(a[u] + (acc[u] + bh[u]));
+      for (std::int64_t u = 0; u < units; ++u) h_out[u] = gate_tanh((a[u] + bi[u]) + (acc[u] + bh[u]));
     } else if constexpr (C == RnnCell::Relu) {
 #pragma omp simd
       for (std::int64_t u = 0; u < units; ++u) {
-        const T v = a[u] + (acc[u] + bh[u]);
+        const T v = (a[u] + bi[u]) + (acc[u] + bh[u]);
         h_out[u] = v > T(0) ? v : T(0);
       }
     } else if constexpr (C == RnnCell::Lstm) {
@@ -217,10 +248,10 @@ void forward_cells(const ForwardStep<T>& s, const T* tile, std::int64_t b0, std:
       T* c_out = h_out + H;
 #pragma omp simd
       for (std::int64_t u = 0; u < units; ++u) {
-        const T ig = gate_sigmoid(a[u] + (acc[u] + bh[u]));
-        const T fg = gate_sigmoid(a[H + u] + (acc[UB + u] + bh[H + u]));
-        const T gg = gate_tanh(a[2 * H + u] + (acc[2 * UB + u] + bh[2 * H + u]));
-        const T og = gate_sigmoid(a[3 * H + u] + (acc[3 * UB + u] + bh[3 * H + u]));
+        const T ig = gate_sigmoid((a[u] + bi[u]) + (acc[u] + bh[u]));
+        const T fg = gate_sigmoid((a[H + u] + bi[H + u]) + (acc[UB + u] + bh[H + u]));
+        const T gg = gate_tanh((a[2 * H + u] + bi[2 * H + u]) + (acc[2 * UB + u] + bh[2 * H + u]));
+        const T og = gate_sigmoid((a[3 * H + u] + bi[3 * H + u]) + (acc[3 * UB + u] + bh[3 * H + u]));
         const T c = fg * cp[u] + ig * gg;
         c_out[u] = c;
         h_out[u] = og * gate_tanh(c);
@@ -233,10 +264,10 @@ void forward_cells(const ForwardStep<T>& s, const T* tile, std::int64_t b0, std:
       T* hn = s.hn + b * H + u0;
 #pragma omp simd
       for (std::int64_t u = 0; u < units; ++u) {
-        const T r = gate_sigmoid(a[u] + (acc[u] + bh[u]));
-        const T z = gate_sigmoid(a[H + u] + (acc[UB + u] + bh[H + u]));
+        const T r = gate_sigmoid((a[u] + bi[u]) + (acc[u] + bh[u]));
+        const T z = gate_sigmoid((a[H + u] + bi[H + u]) + (acc[UB + u] + bh[H + u]));
         const T hidden_n = acc[2 * UB + u] + bh[2 * H + u];
-        const T n = gate_tanh(a[2 * H + u] + r * hidden_n);
+        const T n = gate_tanh((a[2 * H + u] + bi[2 * H + u]) + r * hidden_n);
         h_out[u] = (T(1) - z) * n + z * hp[u];
         a[u] = r;
         a[H + u] = z;
@@ -256,23 +287,19 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
   if (steps == 0 || B == 0) return;
 
   // The input projection of every step in one product, written where the activations go.
+  // b_ih is added in the cell update instead: acc + b there rounds exactly as a bias-initialised
+  // product would, and saves a pass over [T, B, G*H].
   T* act = saved;
   T* hn_all = C == RnnCell::Gru ? saved + steps * B * GH : nullptr;
   const std::int64_t rows = steps * B;
-  T beta = T(0);
-  if (w.b_ih != nullptr) {
-    for (std::int64_t r = 0; r < rows; ++r) std::copy_n(w.b_ih, GH, act + r * GH);
-    beta = T(1);
-  } else if (I == 0) {
-    std::fill_n(act, rows * GH, T(0));
-  }
-  if (I > 0) gemm(false, true, rows, GH, I, T(1), x, I, w.w_ih, I, beta, act, GH);
+  gemm(false, true, rows, GH, I, T(1), x, I, w.w_ih, I, T(0), act, GH);
 
   std::vector<T> zero_bias;
+  const T* b_ih = w.b_ih;
   const T* b_hh = w.b_hh;
   if (b_hh == nullptr) {
     zero_bias.assign(static_cast<std::size_t>(GH), T(0));
-    b_hh = zero_bias.data();
+    b_ih = b_hh = zero_bias.data();
   }
 
   // w_hh packed once for the whole sequence: panel j holds units [j*UB, (j+1)*UB) as [H][NR],
@@ -282,67 +309,64 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
   const auto packed = scratch<T>(pack ? blocks * H * NR : 0);
   const int threads = step_threads(B, GH, H, Blocking<T>::chunk);
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const UnitRange own = owned_units(H, Blocking<T>::chunk, omp_get_thread_num(), omp_get_num_threads());
-    for (std::int64_t u0 = own.begin; pack && u0 < own.end; u0 += UB) {
-      T* panel = packed.get() + (u0 / UB) * H * NR;
+  auto step_inputs = [&](std::int64_t k) {
+    const std::int64_t t = sz.reverse ? steps - 1 - k : k;
+    ForwardStep<T> s{};
+    s.t = t;
+    s.batch = B;
+    s.hidden = H;
+    s.gate_rows = GH;
+    s.state = S;
+    if (k == 0) {
+      s.h_prev = h0;
+      s.c_prev = c0;
+      s.prev_ld = H;
+    } else {
+      const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
+      s.h_prev = prev;
+      s.c_prev = prev + H;
+      s.prev_ld = S;
+    }
+    s.b_ih = b_ih;
+    s.b_hh = b_hh;
+    s.lengths = lengths;
+    s.act = act + t * B * GH;
+    s.hn = hn_all != nullptr ? hn_all + t * B * H : nullptr;
+    s.state_out = states + t * B * S;
+    return s;
+  };
+  const std::int64_t full_rows = B / MR * MR;
+  // Phase 0 packs the panels, phase k + 1 runs step k; an item is one block of UB units.
+  run_phases(threads, steps + 1, blocks, [&](std::int64_t phase, std::int64_t block) {
+    const std::int64_t u0 = block * UB, units = std::min(UB, H - u0);
+    T* panel = pack ? packed.get() + block * H * NR : nullptr;
+    if (phase == 0) {
+      if (!pack) return;
       for (std::int64_t g = 0; g < G; ++g)
         for (std::int64_t u = 0; u < UB; ++u) {
-          if (u0 + u < H) {
+          if (u < units) {
             const T* src = w.w_hh + (g * H + u0 + u) * H;
             for (std::int64_t p = 0; p < H; ++p) panel[p * NR + g * UB + u] = src[p];
           } else {
             for (std::int64_t p = 0; p < H; ++p) panel[p * NR + g * UB + u] = T(0);
           }
         }
+      return;
     }
-    std::vector<T> tail;
+    const ForwardStep<T> s = step_inputs(phase - 1);
+    thread_local std::vector<T> tail;
     alignas(64) T tile[MR * NR];
-    const std::int64_t full_rows = B / MR * MR;
-    for (std::int64_t k = 0; k < steps; ++k) {
-      const std::int64_t t = sz.reverse ? steps - 1 - k : k;
-      ForwardStep<T> s{};
-      s.t = t;
-      s.batch = B;
-      s.hidden = H;
-      s.gate_rows = GH;
-      s.state = S;
-      if (k == 0) {
-        s.h_prev = h0;
-        s.c_prev = c0;
-        s.prev_ld = H;
-      } else {
-        const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
-        s.h_prev = prev;
-        s.c_prev = prev + H;
-        s.prev_ld = S;
-      }
-      s.b_hh = b_hh;
-      s.lengths = lengths;
-      s.act = act + t * B * GH;
-      s.hn = hn_all != nullptr ? hn_all + t * B * H : nullptr;
-      s.state_out = states + t * B * S;
-      const T* tail_rows =
-          pack && full_rows < B ? pad_rows(s.h_prev, s.prev_ld, full_rows, B - full_rows, MR, H, tail) : nullptr;
-      for (std::int64_t u0 = own.begin; u0 < own.end; u0 += UB) {
-        const std::int64_t units = std::min(UB, H - u0);
-        const T* panel = packed.get() + (u0 / UB) * H * NR;
-        for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
-          const bool full = b0 < full_rows;
-          const std::int64_t tile_rows = std::min(MR, B - b0);
-          if (pack)
-            tile_product<T, MR, NR>(H, full ? s.h_prev + b0 * s.prev_ld : tail_rows, full ? s.prev_ld : H, panel,
-                                    tile);
-          else
-            tile_direct<T, NR, UB>(H, G, s.h_prev + b0 * s.prev_ld, s.prev_ld, tile_rows, w.w_hh, u0, units, tile);
-          forward_cells<T, C, UB>(s, tile, b0, tile_rows, u0, units);
-        }
-      }
-      // Step t + 1 reads every unit of this step's state.
-#pragma omp barrier
+    for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
+      const std::int64_t tile_rows = std::min(MR, B - b0);
+      if (!pack)
+        tile_direct<T, NR, UB>(H, G, s.h_prev + b0 * s.prev_ld, s.prev_ld, tile_rows, w.w_hh, u0, units, tile);
+      else if (b0 < full_rows)
+        tile_product<T, MR, NR>(H, s.h_prev + b0 * s.prev_ld, s.prev_ld, panel, tile);
+      else
+        tile_product<T, MR, NR>(H, pad_rows(s.h_prev, s.prev_ld, b0, tile_rows, MR, H, tail), H, panel, tile);
+      forward_cells<T, C, UB>(s, tile, b0, tile_rows, u0, units);
     }
-  }
+  });
 }
 
 // The gate gradients of step t for batch row b and units [u0, u1): writes dgx (gradient of the
@@ -433,13 +457,25 @@ void backward_cells(const BackwardStep<T>& s, std::int64_t b, std::int64_t u0, s
   }
 }
 
-// dst[c] += sum over rows of src[r, c], rows in order.
+// dst[c] (and dst2[c], when given) += the sum over rows of src[r, c], rows in order. The
+// threads split the columns, so each sum has one order whatever the thread count.
 template <typename T>
-void add_column_sums(const T* src, std::int64_t rows, std::int64_t cols, T* dst) {
-  for (std::int64_t r = 0; r < rows; ++r) {
-    const T* row = src + r * cols;
+void add_column_sums(const T* src, std::int64_t rows, std::int64_t cols, T* dst, T* dst2) {
+  constexpr std::int64_t kBlock = 128;
+  const std::int64_t blocks = (cols + kBlock - 1) / kBlock;
+  const int threads = threads_for(rows * cols);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && blocks > 1)
+  for (std::int64_t block = 0; block < blocks; ++block) {
+    const std::int64_t first = block * kBlock, width = std::min(kBlock, cols - first);
+    T sum[kBlock] = {};
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = src + r * cols + first;
 #pragma omp simd
-    for (std::int64_t c = 0; c < cols; ++c) dst[c] += row[c];
+      for (std::int64_t c = 0; c < width; ++c) sum[c] += row[c];
+    }
+    for (std::int64_t c = 0; c < width; ++c) dst[first + c] += sum[c];
+    if (dst2 != nullptr)
+      for (std::int64_t c = 0; c < width; ++c) dst2[first + c] += sum[c];
   }
 }
 
@@ -466,68 +502,67 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
   const int threads = step_threads(B, GH, H, CH);
   const std::int64_t full_rows = B / MR * MR;
 
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-    const UnitRange own = owned_units(H, CH, omp_get_thread_num(), omp_get_num_threads());
-    for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
-      T* panel = packed.get() + (u0 / CH) * GH * CH;
-      const std::int64_t units = std::min(CH, H - u0);
+  auto step_inputs = [&](std::int64_t k) {
+    const std::int64_t t = sz.reverse ? steps - 1 - k : k;
+    BackwardStep<T> s{};
+    s.t = t;
+    s.hidden = H;
+    s.gate_rows = GH;
+    s.state = S;
+    s.grad = grad_states + t * B * S;
+    s.act = saved + t * B * GH;
+    s.hn = C == RnnCell::Gru ? saved + rows * GH + t * B * H : nullptr;
+    s.state_now = states + t * B * S;
+    if (k == 0) {
+      s.h_prev = h0;
+      s.c_prev = c0;
+      s.prev_ld = H;
+    } else {
+      const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
+      s.h_prev = prev;
+      s.c_prev = prev + H;
+      s.prev_ld = S;
+    }
+    s.lengths = lengths;
+    s.dgx = dgx + t * B * GH;
+    s.dgh = dgh + t * B * GH;
+    s.dh_carry = dh_carry.data();
+    s.dc_carry = dc_carry.data();
+    s.dh_direct = dh_direct.get();
+    return s;
+  };
+  // Phase 0 packs the panels; then per step, last processed first, one phase of gate
+  // gradients and one of dh_prev (which needs the gate gradients of every unit). An item is
+  // one chunk of CH units.
+  run_phases(threads, 1 + 2 * steps, chunks, [&](std::int64_t phase, std::int64_t chunk) {
+    const std::int64_t u0 = chunk * CH, units = std::min(CH, H - u0);
+    T* panel = packed.get() + chunk * GH * CH;
+    if (phase == 0) {
       for (std::int64_t p = 0; p < GH; ++p) {
         const T* src = w.w_hh + p * H + u0;
         for (std::int64_t u = 0; u < CH; ++u) panel[p * CH + u] = u < units ? src[u] : T(0);
       }
+      return;
     }
-    std::vector<T> tail;
+    const BackwardStep<T> s = step_inputs(steps - 1 - (phase - 1) / 2);
+    if ((phase - 1) % 2 == 0) {
+      for (std::int64_t b = 0; b < B; ++b) backward_cells<T, C>(s, b, u0, u0 + units);
+      return;
+    }
+    thread_local std::vector<T> tail;
     alignas(64) T tile[MR * CH];
-    for (std::int64_t k = steps - 1; k >= 0; --k) {
-      const std::int64_t t = sz.reverse ? steps - 1 - k : k;
-      BackwardStep<T> s{};
-      s.t = t;
-      s.hidden = H;
-      s.gate_rows = GH;
-      s.state = S;
-      s.grad = grad_states + t * B * S;
-      s.act = saved + t * B * GH;
-      s.hn = C == RnnCell::Gru ? saved + rows * GH + t * B * H : nullptr;
-      s.state_now = states + t * B * S;
-      if (k == 0) {
-        s.h_prev = h0;
-        s.c_prev = c0;
-        s.prev_ld = H;
-      } else {
-        const T* prev = states + (sz.reverse ? t + 1 : t - 1) * B * S;
-        s.h_prev = prev;
-        s.c_prev = prev + H;
-        s.prev_ld = S;
+    for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
+      const std::int64_t tile_rows = std::min(MR, B - b0);
+      if (b0 < full_rows)
+        tile_product<T, MR, CH>(GH, s.dgh + b0 * GH, GH, panel, tile);
+      else
+        tile_product<T, MR, CH>(GH, pad_rows(s.dgh, GH, b0, tile_rows, MR, GH, tail), GH, panel, tile);
+      for (std::int64_t i = 0; i < tile_rows; ++i) {
+        const std::int64_t row = (b0 + i) * H + u0;
+        for (std::int64_t u = 0; u < units; ++u) s.dh_carry[row + u] = s.dh_direct[row + u] + tile[i * CH + u];
       }
-      s.lengths = lengths;
-      s.dgx = dgx + t * B * GH;
-      s.dgh = dgh + t * B * GH;
-      s.dh_carry = dh_carry.data();
-      s.dc_carry = dc_carry.data();
-      s.dh_direct = dh_direct.get();
-      for (std::int64_t b = 0; b < B; ++b) backward_cells<T, C>(s, b, own.begin, own.end);
-      // dh_prev of every unit needs the gate gradients of every unit.
-#pragma omp barrier
-      const T* step_dgh = s.dgh;
-      const T* tail_rows = full_rows < B ? pad_rows(step_dgh, GH, full_rows, B - full_rows, MR, GH, tail) : nullptr;
-      for (std::int64_t u0 = own.begin; u0 < own.end; u0 += CH) {
-        const std::int64_t units = std::min(CH, H - u0);
-        const T* panel = packed.get() + (u0 / CH) * GH * CH;
-        for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
-          const bool full = b0 < full_rows;
-          tile_product<T, MR, CH>(GH, full ? step_dgh + b0 * GH : tail_rows, GH, panel, tile);
-          const std::int64_t tile_rows = std::min(MR, B - b0);
-          for (std::int64_t i = 0; i < tile_rows; ++i) {
-            const std::int64_t row = (b0 + i) * H + u0;
-            for (std::int64_t u = 0; u < units; ++u) dh_carry[row + u] = dh_direct[row + u] + tile[i * CH + u];
-          }
-        }
-      }
-      // No barrier needed here: the next step's cell gradients read only this thread's units
-      // of dh_carry, and write another step's rows of dgx / dgh.
     }
-  }
+  });
 
   if (grads.h0 != nullptr)
     for (std::int64_t i = 0; i < B * H; ++i) grads.h0[i] += dh_carry[i];
@@ -544,8 +579,14 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
     }
     gemm(true, false, GH, H, B, T(1), dgh + first_t * B * GH, GH, h0, H, T(1), grads.w_hh, H);
   }
-  if (grads.b_hh != nullptr) add_column_sums(dgh, rows, GH, grads.b_hh);
-  if (grads.b_ih != nullptr) add_column_sums(dgx, rows, GH, grads.b_ih);
+  // Both biases receive the column sums of the gate gradients; they are one array except for
+  // the GRU.
+  if (C != RnnCell::Gru && grads.b_ih != nullptr) {
+    add_column_sums(dgx, rows, GH, grads.b_ih, grads.b_hh);
+  } else {
+    if (grads.b_hh != nullptr) add_column_sums(dgh, rows, GH, grads.b_hh, static_cast<T*>(nullptr));
+    if (grads.b_ih != nullptr) add_column_sums(dgx, rows, GH, grads.b_ih, static_cast<T*>(nullptr));
+  }
   if (I > 0) {
     if (grads.w_ih != nullptr) gemm(true, false, GH, I, rows, T(1), dgx, GH, x, I, T(1), grads.w_ih, I);
     if (grads.x != nullptr) gemm(false, false, rows, I, GH, T(1), dgx, GH, w.w_ih, I, T(1), grads.x, I);

@@ -5,10 +5,11 @@
 //   x [T, B, I], h0 / c0 [B, H], w_ih [G*H, I], w_hh [G*H, H], b_ih / b_hh [G*H] (or null),
 //   lengths [B] (or null: every sequence is T long), states [T, B, S] with S = H, or 2H for
 //   the LSTM (h then c).
-// The steps run inside one OpenMP parallel region: the threads split the hidden units (each
-// owns whole blocks of them, with all the gates of those units), keep their share of w_hh
-// packed for the whole sequence, and meet at one barrier per step. Every output element is
-// computed by one thread in a fixed order, so results do not depend on the thread count.
+// The steps run inside one OpenMP parallel region, with w_hh packed once for the whole
+// sequence: the work of a step is cut into blocks of hidden units (all the gates of those
+// units), which the threads take in order from a shared counter; a step's blocks start once
+// the previous step's have all finished. Every output element is computed the same way
+// whichever thread takes its block, so results do not depend on the thread count.
 #pragma once
 #include <cstdint>
 
