@@ -4,8 +4,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -222,7 +224,14 @@ MetricsLogger::~MetricsLogger() {
   if (fd_ >= 0) ::close(fd_);
 }
 
+namespace {
+double steady_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+}  // namespace
+
 void MetricsLogger::on_train_begin() {
+  record_time_ = -1;  // the clock starts at the first step, after any resume
   if (fd_ >= 0) return;
   if (csv_) {
     // An existing file's header fixes the columns, so a resumed run appends matching rows.
@@ -245,9 +254,37 @@ void MetricsLogger::on_train_end(const Logs&) {
   fd_ = -1;
 }
 
+void MetricsLogger::on_epoch_begin(std::int64_t) { epoch_samples_seen_ = 0; }
+
+void MetricsLogger::on_batch_begin(std::int64_t) {
+  if (record_time_ >= 0) return;
+  samples_since_record_ = 0;
+  epoch_samples_seen_ = static_cast<double>(trainer().samples_in_epoch());
+  record_time_ = steady_seconds();
+}
+
 void MetricsLogger::on_batch_end(std::int64_t step, const Logs& logs) {
-  if (options_.every_n_steps > 0 && (step + 1) % options_.every_n_steps == 0)
-    write_record("step", trainer().epoch(), step + 1, logs);
+  if (options_.throughput) {
+    // samples_in_epoch() counts from the epoch's start; a resumed run starts mid-epoch.
+    const auto seen = static_cast<double>(trainer().samples_in_epoch());
+    samples_since_record_ += seen - epoch_samples_seen_;
+    epoch_samples_seen_ = seen;
+  }
+  if (options_.every_n_steps > 0 && (step + 1) % options_.every_n_steps == 0) {
+    if (!options_.throughput) {
+      write_record("step", trainer().epoch(), step + 1, logs);
+      return;
+    }
+    const double now = steady_seconds();
+    const double rate = samples_since_record_ / std::max(now - record_time_, 1e-9);
+    with_throughput_ = logs;
+    with_throughput_["samples_per_s"] = rate;
+    if (options_.tokens_per_sample > 0)
+      with_throughput_["tokens_per_s"] = rate * static_cast<double>(options_.tokens_per_sample);
+    write_record("step", trainer().epoch(), step + 1, with_throughput_);
+    samples_since_record_ = 0;
+    record_time_ = now;
+  }
 }
 
 void MetricsLogger::on_epoch_end(std::int64_t epoch, const Logs& logs) {

@@ -444,6 +444,7 @@ void Trainer::save_checkpoint(const std::string& path) const {
   parts.scheduler = scheduler_;
   parts.progress = TrainingProgress{position_.epoch, global_step_, position_};
   for (const auto& [name, gen] : generators_) parts.generators[name] = gen;
+  parts.extra = checkpoint_metadata_;
   parts.extra["trainer"] = trainer_state_json();
   ouro::save_checkpoint(path, *model_, parts);
 }

@@ -1,38 +1,86 @@
-// The ouro command line: one subcommand per file; this file dispatches.
+// The ouro command line: one subcommand per file; this file dispatches and turns exceptions
+// into exit codes (0 success, 1 runtime failure, 2 usage or config error).
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <string>
+#include <vector>
 
+#include "cli.h"
 #include "ouro/core/error.h"
+#include "ouro/io/config.h"
 
+namespace ouro::cli {
 int run_info(int argc, char** argv);
+int run_train(int argc, char** argv);
+int run_resume(int argc, char** argv);
+int run_eval(int argc, char** argv);
+int run_generate(int argc, char** argv);
+int run_forecast(int argc, char** argv);
+int run_inspect(int argc, char** argv);
+}  // namespace ouro::cli
 
 namespace {
-const char* kUsage =
-    "usage: ouro <command> [options]\n"
-    "\n"
-    "commands:\n"
-    "  info    version, thread count and memory statistics of this build\n"
-    "\n"
-    "More commands (train, resume, generate, ...) arrive with the training loop.\n";
+using namespace ouro::cli;
+
+struct Command {
+  const char* name;
+  int (*run)(int, char**);
+  const char* summary;
+};
+
+const std::vector<Command> kCommands = {
+    {"train", run_train, "train a model from a TOML config into a run directory"},
+    {"resume", run_resume, "continue an interrupted run from its latest checkpoint, bit for bit"},
+    {"eval", run_eval, "loss and metrics of a checkpoint on a data file"},
+    {"generate", run_generate, "sample text from a character model, streamed as it is produced"},
+    {"forecast", run_forecast, "closed-loop forecast of a series model, as CSV"},
+    {"inspect", run_inspect, "tensors, shapes, dtypes, parameter count and metadata of a checkpoint"},
+    {"info", run_info, "version, thread count and memory statistics of this build"},
+};
+
+void print_usage(std::FILE* out) {
+  std::fputs("usage: ouro <command> [options]     (ouro <command> --help for each)\n\ncommands:\n", out);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+  std::fputs(
+      "\nexit codes: 0 success; 1 runtime failure (unreadable data or checkpoint, I/O error,\n"
+      "failed training); 2 usage error (unknown command or option, missing or extra argument,\n"
+      "bad option value, invalid config: unknown key, wrong type, out of range).\n"
+      "threads: OURO_NUM_THREADS (default: all cores).\n",
+      out);
 }
+}  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fputs(kUsage, stderr);
-    return 2;
+    print_usage(stderr);
+    return kExitUsage;
   }
   const std::string command = argv[1];
   if (command == "--help" || command == "-h" || command == "help") {
-    std::fputs(kUsage, stdout);
-    return 0;
+    print_usage(stdout);
+    return kExitOk;
   }
-  try {
-    if (command == "info") return run_info(argc - 1, argv + 1);
-  } catch (const ouro::Error& e) {
-    std::fprintf(stderr, "ouro %s: error: %s\n", command.c_str(), e.what());
-    return 1;
+  for (const Command& c : kCommands) {
+    if (command != c.name) continue;
+    try {
+      return c.run(argc - 1, argv + 1);
+    } catch (const UsageError& e) {
+      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, e.what());
+      return kExitUsage;
+    } catch (const ouro::ConfigError& e) {
+      std::fprintf(stderr, "ouro %s: config error: %s\n", c.name, e.what());
+      return kExitUsage;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, e.what());
+      return kExitFailure;
+    }
   }
-  std::fprintf(stderr, "ouro: unknown command '%s'\n\n%s", command.c_str(), kUsage);
-  return 2;
+  std::vector<std::string> names;
+  for (const Command& c : kCommands) names.emplace_back(c.name);
+  const std::string best = ouro::closest_name(command, names);
+  std::fprintf(stderr, "ouro: unknown command '%s'%s\n\n", command.c_str(),
+               best.empty() ? "" : (" (did you mean '" + best + "'?)").c_str());
+  print_usage(stderr);
+  return kExitUsage;
 }

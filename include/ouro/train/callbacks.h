@@ -155,6 +155,10 @@ struct MetricsLoggerOptions {
   LogFormat format = LogFormat::Auto;
   bool epochs = true;              // one record per epoch
   std::int64_t every_n_steps = 0;  // and one every n optimizer steps (0: none)
+  // Step records also get "samples_per_s": training samples per second of wall time since the
+  // previous step record (or since fit began), and, with tokens_per_sample > 0, "tokens_per_s".
+  bool throughput = false;
+  std::int64_t tokens_per_sample = 0;
 };
 
 // Appends one record per logged epoch / step: a JSON object per line ({"kind": "epoch" or
@@ -170,6 +174,8 @@ class MetricsLogger : public Callback {
   MetricsLogger(const MetricsLogger&) = delete;
   MetricsLogger& operator=(const MetricsLogger&) = delete;
   void on_train_begin() override;
+  void on_epoch_begin(std::int64_t epoch) override;
+  void on_batch_begin(std::int64_t step) override;
   void on_batch_end(std::int64_t step, const Logs& logs) override;
   void on_epoch_end(std::int64_t epoch, const Logs& logs) override;
   void on_train_end(const Logs& logs) override;
@@ -177,6 +183,10 @@ class MetricsLogger : public Callback {
  private:
   void write_record(const char* kind, std::int64_t epoch, std::int64_t step, const Logs& logs);
   MetricsLoggerOptions options_;
+  // Throughput bookkeeping: samples counted since the last step record, the epoch's sample
+  // count at that record, and when it was written (seconds on a steady clock).
+  double samples_since_record_ = 0, epoch_samples_seen_ = 0, record_time_ = 0;
+  Logs with_throughput_;
   bool csv_ = false;
   int fd_ = -1;
   std::vector<std::string> columns_;  // CSV only

@@ -134,6 +134,9 @@ class Trainer {
   // A full training checkpoint of where this trainer stands (see checkpoint.h); during fit
   // it resumes with the step after the current one.
   void save_checkpoint(const std::string& path) const;
+  // More __metadata__ entries (JSON strings) for every checkpoint this trainer writes, e.g.
+  // the run's config and a vocabulary, so that a checkpoint alone can rebuild its model.
+  void set_checkpoint_metadata(std::map<std::string, std::string> metadata) { checkpoint_metadata_ = std::move(metadata); }
 
   // Ends fit after the current hook; reason goes into History::stop_reason.
   void stop_training(std::string reason);
@@ -191,6 +194,7 @@ class Trainer {
     std::uint64_t seed = 0;
   } run_shape_;
   std::map<std::string, Generator*> generators_;
+  std::map<std::string, std::string> checkpoint_metadata_;
 };
 
 }  // namespace ouro

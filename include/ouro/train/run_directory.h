@@ -1,0 +1,65 @@
+// A training run's directory: the config it ran with (config.toml), its checkpoints
+// (checkpoints/step-<N>.safetensors, the newest few kept, checkpoints/latest naming the newest)
+// and its metrics log (metrics.jsonl), plus the callback that keeps the checkpoints.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ouro/train/callbacks.h"
+
+namespace ouro {
+
+class RunDirectory {
+ public:
+  // Creates `path` and path/checkpoints when missing; an existing file there, or a directory
+  // that cannot be created, throws ouro::Error naming it.
+  explicit RunDirectory(std::string path);
+
+  const std::string& path() const { return path_; }
+  std::string config_path() const { return path_ + "/config.toml"; }
+  std::string metrics_path() const { return path_ + "/metrics.jsonl"; }
+  std::string checkpoints_dir() const { return path_ + "/checkpoints"; }
+  std::string checkpoint_path(std::int64_t step) const;  // checkpoints/step-00000042.safetensors
+
+  // The checkpoints present, oldest (lowest step) first.
+  std::vector<std::string> checkpoints() const;
+  // The checkpoint checkpoints/latest names; std::nullopt when there is none yet. A pointer
+  // to a file that is gone throws ouro::Error.
+  std::optional<std::string> latest_checkpoint() const;
+  // Points checkpoints/latest at `checkpoint` (atomically, after the checkpoint itself is on
+  // disk) and deletes all but the newest `keep` checkpoints.
+  void commit_checkpoint(const std::string& checkpoint, std::int64_t keep) const;
+
+ private:
+  std::string path_;
+};
+
+struct RunCheckpointOptions {
+  std::int64_t every_n_steps = 0;  // 0: not at steps
+  bool at_epoch_end = true;
+  bool at_train_end = true;        // so that a run stopped by max_steps can be resumed
+  std::int64_t keep = 3;           // newest checkpoints kept (>= 1)
+};
+
+// Writes full training checkpoints (Trainer::save_checkpoint) into a RunDirectory, each step
+// at most once, then commits it (latest pointer, pruning).
+class RunCheckpoint : public Callback {
+ public:
+  RunCheckpoint(RunDirectory directory, RunCheckpointOptions options);
+  void on_train_begin() override;
+  void on_batch_end(std::int64_t step, const Logs& logs) override;
+  void on_epoch_end(std::int64_t epoch, const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+  const std::vector<std::string>& saved() const { return saved_; }
+
+ private:
+  void save();
+  RunDirectory directory_;
+  RunCheckpointOptions options_;
+  std::int64_t last_saved_step_ = -1;
+  std::vector<std::string> saved_;
+};
+
+}  // namespace ouro

@@ -1,0 +1,206 @@
+// The `ouro` binary end to end: help texts, exit codes (0 / 1 / 2), config errors with
+// suggestions, train -> inspect -> eval on a tiny run, and resume giving the same weights
+// and losses as an uninterrupted run.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli_runner.h"
+#include "ouro/data/csv.h"
+#include "ouro/io/safetensors.h"
+
+namespace ouro::testing {
+namespace {
+
+void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
+}
+
+// A two-epoch MLP on iris (120 training rows, 16 per batch): 16 steps in well under a second.
+std::string iris_config(const std::string& run_dir) {
+  return "[model]\ntype = \"mlp\"\nhidden_size = 8\ndropout = 0.1\n"
+         "[data]\npath = \"" + sklearn_data_file("iris.csv") + "\"\nvalidation_fraction = 0.2\n"
+         "[optim]\nname = \"adam\"\nlr = 0.02\n"
+         "[schedule]\ntype = \"warmup_cosine\"\nwarmup_steps = 3\ntotal_steps = 16\n"
+         "[train]\nrun_dir = \"" + run_dir + "\"\nepochs = 2\nbatch_size = 16\nlog_every = 1\n"
+         "checkpoint_every = 4\nkeep_checkpoints = 2\nprogress = \"silent\"\n";
+}
+
+// The "step" records of a metrics log without their throughput (which is timing).
+std::vector<std::string> step_records(const std::string& log) {
+  std::vector<std::string> out;
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"kind\":\"step\"") == std::string::npos) continue;
+    out.push_back(line.substr(0, line.find(",\"samples_per_s\"")));
+  }
+  return out;
+}
+
+TEST(Cli, HelpOnEveryCommand) {
+  CliSandbox box;
+  const CliResult top = box.run("--help");
+  EXPECT_EQ(top.code, 0);
+  for (const char* command : {"train", "resume", "eval", "generate", "forecast", "inspect", "info"}) {
+    expect_contains(top.out, std::string("  ") + command);
+    const CliResult r = box.run(std::string(command) + " --help");
+    EXPECT_EQ(r.code, 0) << command << ": " << r.err;
+    expect_contains(r.out, std::string("usage: ouro ") + command);
+    expect_contains(r.out, "exit codes");
+  }
+  // train's help carries the config reference.
+  expect_contains(box.run("train --help").out, "learning rate");
+}
+
+TEST(Cli, UsageErrorsExitWithTwo) {
+  CliSandbox box;
+  EXPECT_EQ(box.run("").code, 2);
+  CliResult r = box.run("trian x.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "did you mean 'train'?");
+  r = box.run("train");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "missing argument");
+  r = box.run("train a.toml b.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "unexpected argument 'b.toml'");
+  r = box.run("generate ckpt --temprature 0.5");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "unknown option --temprature (did you mean --temperature?)");
+  r = box.run("generate ckpt --top-k -3");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "--top-k -3");
+  r = box.run("generate ckpt --max-tokens");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "--max-tokens needs a value");
+  r = box.run("eval ckpt");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "--data PATH is required");
+  r = box.run("forecast ckpt --data x.csv");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "--horizon H is required");
+  r = box.run("resume no_such_run");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "not a run directory");
+}
+
+TEST(Cli, ConfigErrorsExitWithTwoAndNameTheKey) {
+  CliSandbox box;
+  box.write("typo.toml", iris_config("run") + "[optim]\n");  // a repeated table: a TOML error
+  CliResult r = box.run("train typo.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "typo.toml:");
+
+  std::string text = iris_config("run");
+  text.replace(text.find("batch_size"), 10, "batch_sise");
+  box.write("unknown.toml", text);
+  r = box.run("train unknown.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "unknown key 'train.batch_sise' (did you mean 'train.batch_size'?)");
+
+  box.write("good.toml", iris_config("run"));
+  r = box.run("train good.toml --set optim.lr=-1");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "key 'optim.lr' = -1 is not allowed: expected a number > 0");
+  r = box.run("train good.toml --set optim.name=adma");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "did you mean \"adam\"?");
+  r = box.run("train missing.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "missing.toml");
+}
+
+TEST(Cli, RuntimeFailuresExitWithOne) {
+  CliSandbox box;
+  CliResult r = box.run("inspect does_not_exist.safetensors");
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r.err, "does_not_exist.safetensors");
+  box.write("bad.csv", "a,b\n1,2\n");
+  std::string text = iris_config("run");
+  text.replace(text.find(sklearn_data_file("iris.csv")), sklearn_data_file("iris.csv").size(), "no_such.csv");
+  box.write("nodata.toml", text);
+  r = box.run("train nodata.toml");
+  EXPECT_EQ(r.code, 1);
+  expect_contains(r.err, "no_such.csv");
+}
+
+TEST(Cli, TrainInspectEvalOnATinyRun) {
+  CliSandbox box;
+  box.write("iris.toml", iris_config("run"));
+  const CliResult trained = box.run("train iris.toml");
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  expect_contains(trained.out, "trained: 16 steps");
+
+  // The run directory: the resolved config, the newest two checkpoints and a latest pointer,
+  // one metrics record per step and per epoch.
+  const std::string resolved = box.read("run/config.toml");
+  expect_contains(resolved, "hidden_size = 8");
+  expect_contains(resolved, "beta2 = 0.999");  // defaults are written out too
+  EXPECT_EQ(box.read("run/checkpoints/latest"), "step-00000016.safetensors\n");
+  EXPECT_FALSE(std::filesystem::exists(box.path("run/checkpoints/step-00000008.safetensors")));
+  EXPECT_TRUE(std::filesystem::exists(box.path("run/checkpoints/step-00000012.safetensors")));
+  const std::string log = box.read("run/metrics.jsonl");
+  EXPECT_EQ(step_records(log).size(), 16u);
+  expect_contains(log, "\"samples_per_s\":");
+  expect_contains(log, "\"kind\":\"epoch\"");
+  expect_contains(log, "\"val_accuracy\":");
+
+  const CliResult inspected = box.run("inspect run");
+  ASSERT_EQ(inspected.code, 0) << inspected.err;
+  expect_contains(inspected.out, "model.0.weight");
+  expect_contains(inspected.out, "[8, 4]");
+  expect_contains(inspected.out, "F32");
+  expect_contains(inspected.out, "parameters: 67 (model.* tensors)");  // 4*8+8 + 8*3+3
+  expect_contains(inspected.out, "type = \"mlp\"");
+
+  const CliResult evaluated = box.run("eval run/checkpoints/step-00000016.safetensors --data " + sklearn_data_file("iris.csv"));
+  ASSERT_EQ(evaluated.code, 0) << evaluated.err;
+  expect_contains(evaluated.out, "samples: 150");
+  expect_contains(evaluated.out, "accuracy: ");
+
+  // A second train into the same directory is refused; generate and forecast refuse an mlp.
+  CliResult r = box.run("train iris.toml");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "ouro resume run");
+  r = box.run("generate run --prompt hi");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "does not generate text");
+  r = box.run("forecast run --data x.csv --horizon 3");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "does not forecast");
+}
+
+TEST(Cli, ResumeMatchesAnUninterruptedRunBitForBit) {
+  CliSandbox box;
+  box.write("full.toml", iris_config("full"));
+  box.write("part.toml", iris_config("part"));
+  ASSERT_EQ(box.run("train full.toml").code, 0);
+  // Stopped after 6 steps (mid-epoch, between checkpoints), then resumed to the end.
+  const CliResult first = box.run("train part.toml --set train.max_steps=6");
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(box.read("part/checkpoints/latest"), "step-00000006.safetensors\n");
+  CliResult r = box.run("resume part --set optim.lr=1");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "cannot change when resuming");
+  const CliResult resumed = box.run("resume part --set train.max_steps=0");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  expect_contains(resumed.out, "resuming from part/checkpoints/step-00000006.safetensors");
+
+  const SafetensorsFile full = load_safetensors(box.path("full/checkpoints/step-00000016.safetensors"));
+  const SafetensorsFile part = load_safetensors(box.path("part/checkpoints/step-00000016.safetensors"));
+  ASSERT_EQ(full.tensors.size(), part.tensors.size());
+  for (const auto& [name, tensor] : full.tensors) {
+    ASSERT_TRUE(part.tensors.count(name)) << name;
+    ASSERT_EQ(tensor.dtype(), DType::Float32) << name;
+    const std::vector<float> a = tensor.to_float_vector(), b = part.tensors.at(name).to_float_vector();
+    EXPECT_EQ(a, b) << name;
+  }
+  for (const char* key : {"rng", "progress", "optimizer", "scheduler", "trainer"})
+    EXPECT_EQ(full.metadata.at(key), part.metadata.at(key)) << key;
+  EXPECT_EQ(step_records(box.read("full/metrics.jsonl")), step_records(box.read("part/metrics.jsonl")));
+}
+
+}  // namespace
+}  // namespace ouro::testing

@@ -1,0 +1,55 @@
+// `ouro train CONFIG.toml [--set key=value ...]`: a new run in the config's train.run_dir.
+#include <cstdio>
+#include <filesystem>
+
+#include "cli.h"
+#include "ouro/io/atomic_file.h"
+#include "ouro/io/config.h"
+#include "ouro/train/run_directory.h"
+#include "training_run.h"
+
+namespace ouro::cli {
+
+namespace {
+const char* kHelp =
+    "usage: ouro train CONFIG.toml [--set section.key=value ...]\n"
+    "\n"
+    "Trains the model a TOML config describes and writes the run directory (train.run_dir):\n"
+    "  config.toml    the resolved config actually used (every key, defaults included)\n"
+    "  checkpoints/   step-<N>.safetensors (the newest train.keep_checkpoints), latest\n"
+    "  metrics.jsonl  one JSON object per logged step and per epoch: step, epoch, loss, lr,\n"
+    "                 samples_per_s (tokens_per_s for text), val_* metrics at epoch ends\n"
+    "Continue an interrupted run with `ouro resume RUN_DIR`.\n"
+    "\n"
+    "options:\n"
+    "  --set KEY=VALUE  override a config key (repeatable), e.g. --set optim.lr=0.01\n"
+    "  --help           this text and the config reference\n"
+    "\n"
+    "exit codes: 0 success, 1 runtime failure, 2 usage or config error\n"
+    "threads: OURO_NUM_THREADS (default: all cores)\n"
+    "\n"
+    "config reference (key = default    allowed; meaning):\n";
+}  // namespace
+
+int run_train(int argc, char** argv) {
+  const Args args = parse_args("train", argc, argv, {{"set", true, true}}, 1, 1);
+  if (args.help) {
+    std::fputs(kHelp, stdout);
+    std::fputs(config_reference().c_str(), stdout);
+    return kExitOk;
+  }
+  Config config = load_config(args.positional[0], args.all("set"));
+  // The run must not depend on the directory it is resumed from (a corpus name such as
+  // "fortunes" is not a file and stays as it is).
+  if (std::filesystem::exists(config.data.path))
+    config.data.path = std::filesystem::absolute(config.data.path).lexically_normal().string();
+  const RunDirectory run(config.train.run_dir);
+  if (run.latest_checkpoint() || !run.checkpoints().empty())
+    throw UsageError("train.run_dir '" + config.train.run_dir +
+                     "' already holds a run with checkpoints: continue it with `ouro resume " + config.train.run_dir +
+                     "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
+  write_file_atomically(run.config_path(), config_to_toml(config));
+  return run_training(config, "");
+}
+
+}  // namespace ouro::cli

@@ -1,0 +1,149 @@
+// Turns a Config into the Trainer's objects; the training itself is Trainer::fit.
+#include "training_run.h"
+
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli.h"
+#include "ouro/optim/adagrad.h"
+#include "ouro/optim/adam.h"
+#include "ouro/optim/rmsprop.h"
+#include "ouro/optim/schedule.h"
+#include "ouro/optim/sgd.h"
+#include "ouro/train/callbacks.h"
+#include "ouro/train/run_directory.h"
+#include "ouro/train/trainer.h"
+#include "task.h"
+
+namespace ouro::cli {
+namespace {
+
+std::shared_ptr<Optimizer> make_optimizer(const OptimConfig& o, std::vector<Tensor> params) {
+  if (o.name == "sgd")
+    return std::make_shared<SGD>(std::move(params),
+                                 SGDOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
+  if (o.name == "adam")
+    return std::make_shared<Adam>(std::move(params), AdamOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
+                                                                 .eps = o.eps, .weight_decay = o.weight_decay});
+  if (o.name == "adamw")
+    return std::make_shared<AdamW>(std::move(params), AdamWOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
+                                                                   .eps = o.eps, .weight_decay = o.weight_decay});
+  if (o.name == "rmsprop")
+    return std::make_shared<RMSProp>(std::move(params), RMSPropOptions{.lr = o.lr, .eps = o.eps,
+                                                                       .weight_decay = o.weight_decay,
+                                                                       .momentum = o.momentum});
+  if (o.name == "adagrad")
+    return std::make_shared<Adagrad>(std::move(params),
+                                     AdagradOptions{.lr = o.lr, .weight_decay = o.weight_decay, .eps = o.eps});
+  throw UsageError("optim.name = \"" + o.name + "\" is not an optimizer");
+}
+
+// The schedule's length in its own unit when schedule.total_steps is 0: the whole run.
+std::int64_t run_length(const Config& c, std::int64_t train_samples) {
+  if (c.schedule.unit == "epoch") return c.train.epochs;
+  const std::int64_t batches = (train_samples + c.train.batch_size - 1) / c.train.batch_size;
+  const std::int64_t steps = c.train.epochs * ((batches + c.train.gradient_accumulation_steps - 1) /
+                                               c.train.gradient_accumulation_steps);
+  return c.train.max_steps > 0 ? std::min(steps, c.train.max_steps) : steps;
+}
+
+CallbackPtr make_schedule(const ScheduleConfig& s, std::int64_t total) {
+  const ScheduleUnit unit = s.unit == "epoch" ? ScheduleUnit::Epoch : ScheduleUnit::Step;
+  LearningRateScheduler::Factory factory = [s, total](Optimizer& opt) -> std::shared_ptr<LrScheduler> {
+    if (s.type == "step") return std::make_shared<StepSchedule>(opt, StepScheduleOptions{s.step_size, s.gamma});
+    if (s.type == "exponential") return std::make_shared<ExponentialSchedule>(opt, ExponentialScheduleOptions{s.gamma});
+    if (s.type == "warmup_cosine")
+      return std::make_shared<WarmupCosineSchedule>(
+          opt, WarmupCosineOptions{s.warmup_steps, s.total_steps > 0 ? s.total_steps : std::max<std::int64_t>(total, 1),
+                                   s.min_lr});
+    return std::make_shared<ConstantSchedule>(opt);
+  };
+  return std::make_shared<LearningRateScheduler>(factory, unit);
+}
+
+// Ends fit after the step that passes a wall-time budget (train.max_seconds). The final
+// checkpoint is written as for any other stop, so the run can be resumed; where it stops
+// depends on the machine's speed, which is why this is a budget, not part of the recipe.
+class TimeLimit : public Callback {
+ public:
+  explicit TimeLimit(double seconds) : seconds_(seconds) {}
+  void on_train_begin() override { start_ = std::chrono::steady_clock::now(); }
+  void on_batch_end(std::int64_t, const Logs&) override {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - start_;
+    if (elapsed.count() >= seconds_) request_stop("reached max_seconds = " + std::to_string(seconds_));
+  }
+
+ private:
+  double seconds_;
+  std::chrono::steady_clock::time_point start_;
+};
+
+Verbosity verbosity(const std::string& progress) {
+  if (progress == "bar") return Verbosity::Bar;
+  if (progress == "lines") return Verbosity::Lines;
+  if (progress == "silent") return Verbosity::Silent;
+  return Verbosity::Auto;
+}
+
+}  // namespace
+
+int run_training(const Config& config, const std::string& resume_from) {
+  const RunDirectory run(config.train.run_dir);
+  TaskData data;
+  TaskModel task = task_for(config.model.type).prepare_training(config, data);
+
+  Trainer trainer(task.model);
+  CompileOptions compile;
+  const OptimConfig optim = config.optim;
+  compile.optimizer = [optim](std::vector<Tensor> params) { return make_optimizer(optim, std::move(params)); };
+  compile.loss = task.loss;
+  for (const std::string& m : task.metrics) compile.metrics.emplace_back(m);
+  trainer.compile(std::move(compile));
+
+  std::map<std::string, std::string> metadata = task.metadata;
+  metadata[kConfigMetadataKey] = nlohmann::json(config_to_toml(config)).dump();
+  trainer.set_checkpoint_metadata(metadata);
+
+  FitOptions fit;
+  fit.epochs = config.train.epochs;
+  fit.batch_size = config.train.batch_size;
+  fit.validation_data = data.validation;
+  fit.seed = static_cast<std::uint64_t>(config.train.seed);
+  fit.shuffle = task.shuffle;
+  fit.drop_last = task.drop_last;
+  for (const auto& callback : task.callbacks) fit.callbacks.push_back(callback);
+  fit.gradient_accumulation_steps = config.train.gradient_accumulation_steps;
+  if (config.optim.clip_grad_norm > 0) fit.clip_grad_norm = config.optim.clip_grad_norm;
+  fit.max_steps = config.train.max_steps;
+  fit.verbose = verbosity(config.train.progress);
+  fit.resume_from = resume_from;
+  for (const auto& [name, generator] : task.generators) fit.generators[name] = generator.get();
+  fit.callbacks.push_back(make_schedule(config.schedule, run_length(config, data.train.size())));
+  fit.callbacks.push_back(std::make_shared<MetricsLogger>(
+      MetricsLoggerOptions{.path = run.metrics_path(), .format = LogFormat::JsonLines, .epochs = true,
+                           .every_n_steps = config.train.log_every, .throughput = true,
+                           .tokens_per_sample = task.tokens_per_sample}));
+  auto checkpoints = std::make_shared<RunCheckpoint>(
+      run, RunCheckpointOptions{.every_n_steps = config.train.checkpoint_every, .at_epoch_end = true,
+                                .at_train_end = true, .keep = config.train.keep_checkpoints});
+  if (config.train.max_seconds > 0) fit.callbacks.push_back(std::make_shared<TimeLimit>(config.train.max_seconds));
+  fit.callbacks.push_back(checkpoints);
+
+  const History history = trainer.fit(data.train, fit);
+
+  std::printf("%s: %lld steps", resume_from.empty() ? "trained" : "resumed and trained",
+              static_cast<long long>(history.global_step));
+  for (const char* key : {"loss", "val_loss"})
+    if (history.values.count(key) && !history.values.at(key).empty())
+      std::printf(", %s %.6g", key, history.values.at(key).back());
+  if (!history.stop_reason.empty()) std::printf(" (%s)", history.stop_reason.c_str());
+  std::printf("\n");
+  if (task.final_report)
+    for (const auto& [key, value] : task.final_report()) std::printf("%s: %.6g\n", key.c_str(), value);
+  if (const auto latest = run.latest_checkpoint()) std::printf("checkpoint: %s\n", latest->c_str());
+  std::printf("metrics: %s\n", run.metrics_path().c_str());
+  return kExitOk;
+}
+
+}  // namespace ouro::cli

@@ -1,0 +1,14 @@
+// The training run behind `ouro train` and `ouro resume`: config -> task data and model,
+// optimizer, schedule, callbacks (metrics log, checkpoints) -> Trainer::fit.
+#pragma once
+#include <string>
+
+#include "ouro/io/config.h"
+
+namespace ouro::cli {
+
+// Trains `config` in config.train.run_dir, continuing from the checkpoint `resume_from` when
+// it is not empty. Prints a summary; returns the exit code.
+int run_training(const Config& config, const std::string& resume_from);
+
+}  // namespace ouro::cli
