@@ -9,6 +9,7 @@
 
 #include "cli_runner.h"
 #include "ouro/data/csv.h"
+#include "ouro/data/timeseries.h"
 #include "ouro/io/safetensors.h"
 
 namespace ouro::testing {
@@ -200,6 +201,30 @@ TEST(Cli, ResumeMatchesAnUninterruptedRunBitForBit) {
   for (const char* key : {"rng", "progress", "optimizer", "scheduler", "trainer"})
     EXPECT_EQ(full.metadata.at(key), part.metadata.at(key)) << key;
   EXPECT_EQ(step_records(box.read("full/metrics.jsonl")), step_records(box.read("part/metrics.jsonl")));
+}
+
+TEST(Cli, ForecasterTrainsAndForecastsAsCsv) {
+  CliSandbox box;
+  const std::string csv = statsmodels_data_file("sunspots");
+  box.write("sun.toml", "[model]\ntype = \"forecaster\"\ncell = \"mlp\"\nhidden_size = 8\nrollout = 2\n"
+                        "[data]\npath = \"" + csv + "\"\ncolumn = \"SUNACTIVITY\"\ntime_column = \"YEAR\"\n"
+                        "train_until = 1920\nwindow = 6\n"
+                        "[train]\nrun_dir = \"sun\"\nepochs = 1\nbatch_size = 32\nprogress = \"silent\"\n");
+  const CliResult trained = box.run("train sun.toml");
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  expect_contains(trained.out, "309 values, 221 for training, 88 held out");
+  const CliResult printed = box.run("forecast sun --data " + csv + " --horizon 4");
+  ASSERT_EQ(printed.code, 0) << printed.err;
+  EXPECT_EQ(printed.out.rfind("YEAR,forecast\n2009,", 0), 0u) << printed.out;
+  expect_contains(printed.out, "\n2012,");
+  const CliResult written = box.run("forecast sun --data " + csv + " --horizon 4 --out f.csv");
+  ASSERT_EQ(written.code, 0) << written.err;
+  EXPECT_EQ(box.read("f.csv"), printed.out);
+  const CliResult evaluated = box.run("eval sun --data " + csv);
+  ASSERT_EQ(evaluated.code, 0) << evaluated.err;
+  expect_contains(evaluated.out, "mae: ");
+  const CliResult r = box.run("generate sun");
+  EXPECT_EQ(r.code, 2);
 }
 
 }  // namespace
