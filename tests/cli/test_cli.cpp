@@ -2,6 +2,12 @@
 // suggestions, train -> inspect -> eval on a tiny run, and resume giving the same weights
 // and losses as an uninterrupted run.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
 
 #include <sstream>
 #include <string>
@@ -200,6 +206,52 @@ TEST(Cli, ResumeMatchesAnUninterruptedRunBitForBit) {
   }
   for (const char* key : {"rng", "progress", "optimizer", "scheduler", "trainer"})
     EXPECT_EQ(full.metadata.at(key), part.metadata.at(key)) << key;
+  EXPECT_EQ(step_records(box.read("full/metrics.jsonl")), step_records(box.read("part/metrics.jsonl")));
+}
+
+// A real interruption: SIGINT while training ends the run after the current step with a
+// checkpoint and exit code 130; resuming gives the uninterrupted run's weights exactly.
+TEST(Cli, InterruptedRunResumesToTheSameResult) {
+  CliSandbox box;
+  auto long_config = [](const std::string& run_dir) {
+    std::string text = iris_config(run_dir);
+    // 120 steps per epoch, so that checkpoints (one per epoch, each fsynced) stay few.
+    text.replace(text.find("epochs = 2"), 10, "epochs = 20");
+    text.replace(text.find("batch_size = 16"), 15, "batch_size = 1");
+    text.replace(text.find("total_steps = 16"), 16, "total_steps = 2400");
+    text.replace(text.find("checkpoint_every = 4"), 20, "checkpoint_every = 0");
+    return text;
+  };
+  box.write("full.toml", long_config("full"));
+  box.write("part.toml", long_config("part"));
+
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (::chdir(box.dir().c_str()) != 0) ::_exit(127);
+    if (!std::freopen(".stdout", "w", stdout) || !std::freopen(".stderr", "w", stderr)) ::_exit(127);
+    ::execl(OURO_CLI_PATH, "ouro", "train", "part.toml", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  // The first metrics record shows that fit is running; then interrupt it.
+  for (int i = 0; i < 60000 && box.read("part/metrics.jsonl").empty(); ++i) ::usleep(1000);
+  ASSERT_EQ(::kill(child, SIGINT), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  EXPECT_EQ(WEXITSTATUS(status), 130) << box.read(".stderr");
+  expect_contains(box.read(".stdout"), "interrupted (SIGINT)");
+  expect_contains(box.read(".stdout"), "ouro resume part");
+  EXPECT_NE(box.read("part/checkpoints/latest"), "step-00002400.safetensors\n");
+
+  const CliResult resumed = box.run("resume part");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  const CliResult full = box.run("train full.toml");
+  ASSERT_EQ(full.code, 0) << full.err;
+  const SafetensorsFile a = load_safetensors(box.path("full/checkpoints/step-00002400.safetensors"));
+  const SafetensorsFile b = load_safetensors(box.path("part/checkpoints/step-00002400.safetensors"));
+  for (const auto& [name, tensor] : a.tensors)
+    EXPECT_EQ(tensor.to_float_vector(), b.tensors.at(name).to_float_vector()) << name;
   EXPECT_EQ(step_records(box.read("full/metrics.jsonl")), step_records(box.read("part/metrics.jsonl")));
 }
 

@@ -17,6 +17,9 @@ namespace ouro::cli {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;
 inline constexpr int kExitUsage = 2;
+// Training stopped by SIGINT / SIGTERM after writing its checkpoint (128 + SIGINT, as shells
+// report an interrupted command); the run can be resumed.
+inline constexpr int kExitInterrupted = 130;
 
 class UsageError : public Error {
  public:

@@ -45,7 +45,8 @@ void print_usage(std::FILE* out) {
   std::fputs(
       "\nexit codes: 0 success; 1 runtime failure (unreadable data or checkpoint, I/O error,\n"
       "failed training); 2 usage error (unknown command or option, missing or extra argument,\n"
-      "bad option value, invalid config: unknown key, wrong type, out of range).\n"
+      "bad option value, invalid config: unknown key, wrong type, out of range); 130 training\n"
+      "interrupted by Ctrl-C / SIGTERM after writing its checkpoint (continue with ouro resume).\n"
       "threads: OURO_NUM_THREADS (default: all cores).\n",
       out);
 }

@@ -28,7 +28,8 @@ const char* kHelp =
     "                   (the new values are saved into RUN_DIR/config.toml)\n"
     "  --help           this text\n"
     "\n"
-    "exit codes: 0 success, 1 runtime failure (e.g. no checkpoint yet), 2 usage or config error\n";
+    "exit codes: 0 success, 130 interrupted by Ctrl-C after writing a checkpoint (resumable),\n"
+    "            1 runtime failure (e.g. no checkpoint yet), 2 usage or config error\n";
 
 const std::vector<std::string> kResumableKeys = {"train.epochs",           "train.max_steps",
                                                  "train.log_every",        "train.checkpoint_every",

@@ -25,7 +25,8 @@ const char* kHelp =
     "  --set KEY=VALUE  override a config key (repeatable), e.g. --set optim.lr=0.01\n"
     "  --help           this text and the config reference\n"
     "\n"
-    "exit codes: 0 success, 1 runtime failure, 2 usage or config error\n"
+    "exit codes: 0 success, 130 interrupted by Ctrl-C after writing a checkpoint (resumable),\n"
+    "            1 runtime failure, 2 usage or config error\n"
     "threads: OURO_NUM_THREADS (default: all cores)\n"
     "\n"
     "config reference (key = default    allowed; meaning):\n";

@@ -2,6 +2,7 @@
 #include "training_run.h"
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -79,6 +80,23 @@ class TimeLimit : public Callback {
   std::chrono::steady_clock::time_point start_;
 };
 
+// Ctrl-C (SIGINT) or SIGTERM during training: the first one ends fit after the current step,
+// so that the final checkpoint is written and `ouro resume` can continue; a second one
+// kills the process as usual.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+extern "C" void on_interrupt(int signal_number) {
+  g_interrupted = signal_number;
+  std::signal(signal_number, SIG_DFL);
+}
+
+class StopOnInterrupt : public Callback {
+ public:
+  void on_batch_end(std::int64_t, const Logs&) override {
+    if (g_interrupted != 0) request_stop(g_interrupted == SIGINT ? "interrupted (SIGINT)" : "interrupted (SIGTERM)");
+  }
+};
+
 Verbosity verbosity(const std::string& progress) {
   if (progress == "bar") return Verbosity::Bar;
   if (progress == "lines") return Verbosity::Lines;
@@ -128,9 +146,15 @@ int run_training(const Config& config, const std::string& resume_from) {
       run, RunCheckpointOptions{.every_n_steps = config.train.checkpoint_every, .at_epoch_end = true,
                                 .at_train_end = true, .keep = config.train.keep_checkpoints});
   if (config.train.max_seconds > 0) fit.callbacks.push_back(std::make_shared<TimeLimit>(config.train.max_seconds));
+  fit.callbacks.push_back(std::make_shared<StopOnInterrupt>());
   fit.callbacks.push_back(checkpoints);
 
+  g_interrupted = 0;
+  std::signal(SIGINT, on_interrupt);
+  std::signal(SIGTERM, on_interrupt);
   const History history = trainer.fit(data.train, fit);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
 
   std::printf("%s: %lld steps", resume_from.empty() ? "trained" : "resumed and trained",
               static_cast<long long>(history.global_step));
@@ -143,6 +167,10 @@ int run_training(const Config& config, const std::string& resume_from) {
     for (const auto& [key, value] : task.final_report()) std::printf("%s: %.6g\n", key.c_str(), value);
   if (const auto latest = run.latest_checkpoint()) std::printf("checkpoint: %s\n", latest->c_str());
   std::printf("metrics: %s\n", run.metrics_path().c_str());
+  if (g_interrupted != 0) {
+    std::printf("interrupted: continue with `ouro resume %s`\n", run.path().c_str());
+    return kExitInterrupted;
+  }
   return kExitOk;
 }
 
