@@ -153,31 +153,31 @@ template <typename T, std::int64_t MR, std::int64_t NR>
     for (std::int64_t j = 0; j < NR; ++j) out[i * NR + j] = acc[i][j];
 }
 
+// sum_p a[p] * b[p] over sixteen interleaved partial sums (GCC keeps a plain reduction
+// scalar here), added pairwise-free in lane order: a fixed order for a given n.
+template <typename T>
+T dot(const T* a, const T* b, std::int64_t n) {
+  T lanes[16] = {};
+  std::int64_t p = 0;
+  for (; p + 16 <= n; p += 16)
+#pragma omp simd
+    for (std::int64_t l = 0; l < 16; ++l) lanes[l] = multiply_add(a[p + l], b[p + l], lanes[l]);
+  T sum = T(0);
+  for (std::int64_t l = 0; l < 16; ++l) sum += lanes[l];
+  for (; p < n; ++p) sum = multiply_add(a[p], b[p], sum);
+  return sum;
+}
+
 // The same tile for the first `rows` rows of A straight from w_hh (unit u of gate g is row
 // g * H + u0 + u), with no packed panel: for a call of one or two steps at batch 1 (generation)
 // packing w_hh would cost as much as the product itself.
 template <typename T, std::int64_t NR, std::int64_t UB>
 void tile_direct(std::int64_t hidden, std::int64_t gates, const T* a, std::int64_t lda, std::int64_t rows,
                  const T* w_hh, std::int64_t u0, std::int64_t units, T* out) {
-  for (std::int64_t i = 0; i < rows; ++i) {
-    const T* row = a + i * lda;
+  for (std::int64_t i = 0; i < rows; ++i)
     for (std::int64_t g = 0; g < gates; ++g)
-      for (std::int64_t u = 0; u < UB; ++u) {
-        T sum = T(0);
-        if (u < units) {
-          // Sixteen interleaved partial sums (GCC keeps a plain reduction scalar here).
-          const T* w = w_hh + (g * hidden + u0 + u) * hidden;
-          T lanes[16] = {};
-          std::int64_t p = 0;
-          for (; p + 16 <= hidden; p += 16)
-#pragma omp simd
-            for (std::int64_t l = 0; l < 16; ++l) lanes[l] = multiply_add(row[p + l], w[p + l], lanes[l]);
-          for (std::int64_t l = 0; l < 16; ++l) sum += lanes[l];
-          for (; p < hidden; ++p) sum = multiply_add(row[p], w[p], sum);
-        }
-        out[i * NR + g * UB + u] = sum;
-      }
-  }
+      for (std::int64_t u = 0; u < UB; ++u)
+        out[i * NR + g * UB + u] = u < units ? dot(a + i * lda, w_hh + (g * hidden + u0 + u) * hidden, hidden) : T(0);
 }
 
 // Below this many rows (steps x batch) in a call the forward reads w_hh in place.
@@ -292,7 +292,12 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
   T* act = saved;
   T* hn_all = C == RnnCell::Gru ? saved + steps * B * GH : nullptr;
   const std::int64_t rows = steps * B;
-  gemm(false, true, rows, GH, I, T(1), x, I, w.w_ih, I, T(0), act, GH);
+  if (rows < kPackMinRows) {  // generation: a GEMM would pack all of w_ih for one row
+    for (std::int64_t r = 0; r < rows; ++r)
+      for (std::int64_t j = 0; j < GH; ++j) act[r * GH + j] = dot(x + r * I, w.w_ih + j * I, I);
+  } else {
+    gemm(false, true, rows, GH, I, T(1), x, I, w.w_ih, I, T(0), act, GH);
+  }
 
   std::vector<T> zero_bias;
   const T* b_ih = w.b_ih;
