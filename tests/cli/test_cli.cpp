@@ -61,6 +61,17 @@ TEST(Cli, HelpOnEveryCommand) {
   expect_contains(box.run("train --help").out, "learning rate");
 }
 
+TEST(Cli, InspectReadsAnySafetensorsFile) {
+  CliSandbox box;
+  const CliResult r = box.run(std::string("inspect '") + OURO_FIXTURE_DIR + "/peer_written.safetensors'");
+  ASSERT_EQ(r.code, 0) << r.err;
+  expect_contains(r.out, "tensors (9):");
+  expect_contains(r.out, "brain    BF16   [4]");
+  expect_contains(r.out, "nothing  F32    [0, 3]");
+  expect_contains(r.out, "parameters: 32\n");  // every tensor counts outside ouro checkpoints
+  expect_contains(r.out, "note: ");
+}
+
 TEST(Cli, UsageErrorsExitWithTwo) {
   CliSandbox box;
   EXPECT_EQ(box.run("").code, 2);
