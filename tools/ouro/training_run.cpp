@@ -56,7 +56,9 @@ CallbackPtr make_schedule(const ScheduleConfig& s, std::int64_t total) {
     if (s.type == "exponential") return std::make_shared<ExponentialSchedule>(opt, ExponentialScheduleOptions{s.gamma});
     if (s.type == "warmup_cosine")
       return std::make_shared<WarmupCosineSchedule>(
-          opt, WarmupCosineOptions{s.warmup_steps, s.total_steps > 0 ? s.total_steps : std::max<std::int64_t>(total, 1),
+          // A run shorter than its warm-up (e.g. a smoke test) ends while still warming up.
+          opt, WarmupCosineOptions{s.warmup_steps,
+                                   s.total_steps > 0 ? s.total_steps : std::max({total, s.warmup_steps, std::int64_t{1}}),
                                    s.min_lr});
     return std::make_shared<ConstantSchedule>(opt);
   };
