@@ -4,6 +4,7 @@
 // -> Adam), items = tokens; `lstm/ouro/generate` times single-token generation at batch 1
 // (embedding, one LSTM step from the carried state, linear, sampling), items = tokens.
 // bench/lstm_torch.py times the same two loops in PyTorch; bench/run_lstm.sh runs both.
+// `recurrent/lstm/{fused,reference}` time the recurrent op alone, fused against composed.
 #include <benchmark/benchmark.h>
 
 #include <cmath>
@@ -95,7 +96,39 @@ void bench_lstm_generation(benchmark::State& state, int threads) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// The recurrent op alone on the workload's shapes (x [64, 32, 64], 256 units), forward and
+// backward: the fused op against the step-by-step composition it is tested against.
+void bench_recurrent_op(benchmark::State& state, bool fused, int threads) {
+  ouro::set_num_threads(threads);
+  ouro::Generator gen(7);
+  const LstmModel model(gen);
+  ouro::RecurrentInputs in;
+  in.x = ouro::randn({kSteps, kBatch, kEmbed}, 0.0, 1.0, ouro::DType::Float32, &gen).set_requires_grad(true);
+  in.h0 = ouro::Tensor::zeros({kBatch, kHidden});
+  in.c0 = ouro::Tensor::zeros({kBatch, kHidden});
+  in.w_ih = model.w_ih;
+  in.w_hh = model.w_hh;
+  in.b_ih = model.b_ih;
+  in.b_hh = model.b_hh;
+  const ouro::Tensor grad = ouro::randn({kSteps, kBatch, 2 * kHidden}, 0.0, 1.0, ouro::DType::Float32, &gen);
+  for (auto _ : state) {
+    const ouro::Tensor states = fused ? ouro::recurrent(ouro::CellType::Lstm, in)
+                                      : ouro::recurrent_reference(ouro::CellType::Lstm, in);
+    states.backward(grad);
+    benchmark::DoNotOptimize(states.raw_data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * kSteps * kBatch);
+}
+
 [[maybe_unused]] const bool registered = [] {
+  for (bool fused : {true, false})
+    for (int threads : {1, 2})
+      benchmark::RegisterBenchmark(
+          ("recurrent/lstm/" + std::string(fused ? "fused" : "reference") + "/threads:" + std::to_string(threads))
+              .c_str(),
+          bench_recurrent_op, fused, threads)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
   for (int threads : {1, 2}) {
     benchmark::RegisterBenchmark(("lstm/ouro/train/threads:" + std::to_string(threads)).c_str(), bench_lstm_training,
                                  threads)
