@@ -536,10 +536,13 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
     s.dh_direct = dh_direct.get();
     return s;
   };
-  // Phase 0 packs the panels; then per step, last processed first, one phase of gate
-  // gradients and one of dh_prev (which needs the gate gradients of every unit). An item is
-  // one chunk of CH units.
-  run_phases(threads, 1 + 2 * steps, chunks, [&](std::int64_t phase, std::int64_t chunk) {
+  // Backward step q (q = 0 is the last step processed) has two parts per chunk of CH units:
+  // the gate gradients of the chunk (cells), and the chunk's dh_prev = dh_direct + dgh @ w_hh,
+  // which needs the gate gradients of every unit. The cells of step q + 1 need only this
+  // chunk's dh_prev, so the two run as one item and there is one hand-over per step: phase 0
+  // packs the panels, phase 1 runs the cells of step 0, and phase q + 2 the product of step q
+  // followed by the cells of step q + 1.
+  run_phases(threads, steps + 2, chunks, [&](std::int64_t phase, std::int64_t chunk) {
     const std::int64_t u0 = chunk * CH, units = std::min(CH, H - u0);
     T* panel = packed.get() + chunk * GH * CH;
     if (phase == 0) {
@@ -549,11 +552,13 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
       }
       return;
     }
-    const BackwardStep<T> s = step_inputs(steps - 1 - (phase - 1) / 2);
-    if ((phase - 1) % 2 == 0) {
+    auto cells = [&](std::int64_t q) {
+      const BackwardStep<T> s = step_inputs(steps - 1 - q);
       for (std::int64_t b = 0; b < B; ++b) backward_cells<T, C>(s, b, u0, u0 + units);
-      return;
-    }
+    };
+    if (phase == 1) return cells(0);
+    const std::int64_t q = phase - 2;
+    const BackwardStep<T> s = step_inputs(steps - 1 - q);
     thread_local std::vector<T> tail;
     alignas(64) T tile[MR * CH];
     for (std::int64_t b0 = 0; b0 < B; b0 += MR) {
@@ -567,6 +572,7 @@ void backward_impl(const RnnSizes& sz, const T* grad_states, const T* x, const T
         for (std::int64_t u = 0; u < units; ++u) s.dh_carry[row + u] = s.dh_direct[row + u] + tile[i * CH + u];
       }
     }
+    if (q + 1 < steps) cells(q + 1);
   });
 
   if (grads.h0 != nullptr)
