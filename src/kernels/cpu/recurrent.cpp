@@ -216,9 +216,11 @@ struct ForwardStep {
 
 // The cell update for `rows` batch rows from b0 and `units` hidden units from u0, given the
 // tile of hidden products (columns g * UB + u).
-template <typename T, RnnCell C, std::int64_t UB>
+template <typename T, RnnCell C, std::int64_t UB, bool Full>
 void forward_cells(const ForwardStep<T>& s, const T* tile, std::int64_t b0, std::int64_t rows, std::int64_t u0,
-                   std::int64_t units) {
+                   std::int64_t partial_units) {
+  // A full block's loops have a compile-time length: no masked tail on every row.
+  const std::int64_t units = Full ? UB : partial_units;
   constexpr std::int64_t NR = kGates<C> * UB;
   const std::int64_t H = s.hidden;
   for (std::int64_t i = 0; i < rows; ++i) {
@@ -369,7 +371,10 @@ void forward_impl(const RnnSizes& sz, const T* x, const T* h0, const T* c0, cons
         tile_product<T, MR, NR>(H, s.h_prev + b0 * s.prev_ld, s.prev_ld, panel, tile);
       else
         tile_product<T, MR, NR>(H, pad_rows(s.h_prev, s.prev_ld, b0, tile_rows, MR, H, tail), H, panel, tile);
-      forward_cells<T, C, UB>(s, tile, b0, tile_rows, u0, units);
+      if (units == UB)
+        forward_cells<T, C, UB, true>(s, tile, b0, tile_rows, u0, units);
+      else
+        forward_cells<T, C, UB, false>(s, tile, b0, tile_rows, u0, units);
     }
   });
 }
