@@ -11,6 +11,7 @@
 #include "ouro/io/safetensors.h"
 #include "ouro/nn/layers.h"
 #include "ouro/nn/linear.h"
+#include "ouro/nn/recurrent.h"
 #include "ouro/nn/sequential.h"
 #include "ouro/ops/arithmetic.h"
 #include "ouro/ops/shape_ops.h"
@@ -303,6 +304,14 @@ std::shared_ptr<Forecaster> make_forecaster(const ForecasterSpec& spec) {
       in = spec.hidden;
     }
     step_model->add(std::make_shared<Linear>(LinearOptions{.in = in, .out = spec.features, .generator = &gen}));
+  } else if (spec.cell == "lstm" || spec.cell == "gru") {
+    const RecurrentOptions rnn{.input_size = spec.features, .hidden_size = spec.hidden, .num_layers = spec.layers,
+                               .batch_first = true, .return_sequences = false, .generator = &gen};
+    if (spec.cell == "lstm")
+      step_model->add(std::make_shared<LSTM>(rnn));
+    else
+      step_model->add(std::make_shared<GRU>(rnn));
+    step_model->add(std::make_shared<Linear>(LinearOptions{.in = spec.hidden, .out = spec.features, .generator = &gen}));
   } else {
     throw Error("make_forecaster: unknown cell '" + spec.cell + "' (expected lstm, gru or mlp)");
   }

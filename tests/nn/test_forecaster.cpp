@@ -8,6 +8,7 @@
 
 #include "gradcheck.h"
 #include "ouro/nn/forecaster.h"
+#include "ouro/nn/recurrent.h"
 #include "ouro/ouro.h"
 
 namespace ouro {
@@ -127,6 +128,25 @@ TEST(Forecaster, GradcheckScheduledSamplingRolloutWithFixedSeed) {
       leaves);
 }
 
+// The same check with a recurrent step model (GRU, then LSTM, return_sequences = false): the
+// gradient passes through every fed-back prediction and through each window's recurrence.
+TEST(Forecaster, GradcheckFreeRunningRolloutThroughRecurrentStepModels) {
+  for (const bool lstm : {false, true}) {
+    SCOPED_TRACE(lstm ? "lstm" : "gru");
+    Generator gen(41);
+    const RecurrentOptions rnn{.input_size = 1, .hidden_size = 3, .batch_first = true, .return_sequences = false,
+                               .dtype = DType::Float64, .generator = &gen};
+    ModulePtr cell = lstm ? ModulePtr(std::make_shared<LSTM>(rnn)) : ModulePtr(std::make_shared<GRU>(rnn));
+    auto step = std::make_shared<Sequential>(Sequential{
+        cell, std::make_shared<Linear>(LinearOptions{.in = 3, .out = 1, .dtype = DType::Float64, .generator = &gen})});
+    Forecaster model(step, ForecasterOptions{.window = 3, .features = 1, .rollout = 3});
+    std::vector<Tensor> leaves{testing::random_leaf({2, 3, 1}, 34)};
+    for (const Tensor& p : model.parameters()) leaves.push_back(p);
+    expect_gradients_match([&](const std::vector<Tensor>& in) { return model.rollout(in[0], 3, Tensor(), 1.0); },
+                           leaves);
+  }
+}
+
 TEST(Forecaster, ForwardTrainsBySchedulesAndEvaluatesClosedLoop) {
   const std::int64_t W = 2, R = 3;
   auto model = mlp_forecaster(W, 1, R, DType::Float64,
@@ -209,6 +229,21 @@ TEST(Forecaster, TrainsWithTrainerAndRoundTripsThroughCheckpoint) {
   EXPECT_EQ(loaded->forecast(series, 10).to_vector(), ahead.to_vector());
   EXPECT_EQ(loaded->sampling_step(), model->sampling_step());
   std::filesystem::remove(path);
+}
+
+TEST(Forecaster, RecurrentSpecsBuildAndReloadFromCheckpoints) {
+  const Tensor series = Tensor::from_vector(std::vector<double>{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8}, {12, 1});
+  for (const char* cell : {"lstm", "gru"}) {
+    SCOPED_TRACE(cell);
+    auto model = make_forecaster(ForecasterSpec{.cell = cell, .window = 4, .hidden = 5, .layers = 2, .seed = 4});
+    EXPECT_EQ(model->step_model().named_children().front().second->type_name(), cell == std::string("lstm") ? "LSTM" : "GRU");
+    model->fit_normalization(series);
+    const std::string path = (std::filesystem::temp_directory_path() / "ouro_rnn_forecaster.safetensors").string();
+    save_checkpoint(path, *model);
+    auto loaded = load_forecaster(path);
+    EXPECT_EQ(loaded->forecast(series, 6).to_vector(), model->forecast(series, 6).to_vector());
+    std::filesystem::remove(path);
+  }
 }
 
 TEST(Forecaster, SpecJsonRoundTripAndErrors) {
