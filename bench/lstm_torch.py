@@ -6,7 +6,8 @@ built from nn.Embedding, nn.LSTM and nn.Linear.
   lstm_torch.py train THREADS SECONDS      training tokens/s
   lstm_torch.py generate THREADS SECONDS   single-token generation tokens/s (batch 1, sampling)
 
-Prints one JSON line: {"mode": ..., "threads": t, "tokens_per_second": s}. Run with Debian's
+Prints one JSON line: {"mode": ..., "threads": t, "tokens_per_second": s,
+"tokens_per_cpu_second": c} (c counts the CPU time of every thread of the process). Run with Debian's
 python3-torch (/usr/bin/python3)."""
 import json
 import sys
@@ -30,13 +31,15 @@ class Model(torch.nn.Module):
 
 
 def timed(step, seconds, per_step):
+    """Tokens per wall-clock second, and per CPU second of the whole process (all threads)."""
     for _ in range(5):
         step()
-    steps, start = 0, time.perf_counter()
+    steps, start, cpu_start = 0, time.perf_counter(), time.process_time()
     while time.perf_counter() - start < seconds:
         step()
         steps += 1
-    return steps * per_step / (time.perf_counter() - start)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    return steps * per_step / wall, steps * per_step / cpu
 
 
 def train(seconds):
@@ -74,5 +77,6 @@ def generate(seconds):
 if __name__ == "__main__":
     mode, threads, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
     torch.set_num_threads(threads)
-    rate = train(seconds) if mode == "train" else generate(seconds)
-    print(json.dumps({"mode": mode, "threads": threads, "tokens_per_second": rate}))
+    rate, cpu_rate = train(seconds) if mode == "train" else generate(seconds)
+    print(json.dumps({"mode": mode, "threads": threads, "tokens_per_second": rate,
+                      "tokens_per_cpu_second": cpu_rate}))
