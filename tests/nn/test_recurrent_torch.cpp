@@ -133,13 +133,14 @@ TEST(RecurrentTorch, ExportedWeightsLoadInTorch) {
     GTEST_SKIP() << "needs /usr/bin/python3 with torch (Debian: python3-torch); the import direction is tested without it";
   Generator gen(42);
   int index = 0;
+  std::vector<std::string> paths;
   for (const char* kind : {"LSTM", "GRU", "SimpleRNN"}) {
     RecurrentOptions o;
     o.input_size = 3;
     o.hidden_size = 4;
     o.num_layers = 2;
     o.bidirectional = true;
-    o.batch_first = index % 2 == 0;
+    o.batch_first = index++ % 2 == 0;
     o.nonlinearity = ActivationKind::Relu;
     o.generator = &gen;
     std::shared_ptr<RecurrentLayer> layer;
@@ -148,15 +149,14 @@ TEST(RecurrentTorch, ExportedWeightsLoadInTorch) {
     else layer = std::make_shared<SimpleRNN>(o);
     const Tensor x = randn({2, 5, 3}, 0, 1, DType::Float32, &gen);
     const Tensor out = layer->forward(x);
-    const std::string path = ::testing::TempDir() + "ouro_recurrent_export_" + kind + ".safetensors";
-    save_safetensors(path, layer->state_dict(),
+    paths.push_back(::testing::TempDir() + "ouro_recurrent_export_" + kind + ".safetensors");
+    save_safetensors(paths.back(), layer->state_dict(),
                      {{"type", kind}, {"config", layer->config_json()}, {"x", json_tensor(x)}, {"output", json_tensor(out)}});
-    const std::string command = "/usr/bin/python3 " + std::string(OURO_FIXTURE_DIR) +
-                                "/gen_recurrent_fixtures.py check-export " + path;
-    EXPECT_EQ(std::system(command.c_str()), 0) << command;
-    std::remove(path.c_str());
-    ++index;
   }
+  std::string command = "/usr/bin/python3 " + std::string(OURO_FIXTURE_DIR) + "/gen_recurrent_fixtures.py check-export";
+  for (const std::string& path : paths) command += " " + path;
+  EXPECT_EQ(std::system(command.c_str()), 0) << command;
+  for (const std::string& path : paths) std::remove(path.c_str());
 }
 
 }  // namespace

@@ -95,7 +95,10 @@ struct RecurrentOptions {
   bool batch_first = true;     // input [B, T, F]; false: time-major [T, B, F]
   bool bidirectional = false;  // outputs concatenated [forward | backward] -> 2 * H features
   double dropout = 0.0;        // on the outputs of every layer but the last, training only
-  bool return_sequences = true;
+  bool return_sequences = true;  // false: forward() gives [B, D * H], the last valid output
+  // Truncated BPTT: each call's final state, detached, is the next call's initial state, so
+  // consecutive windows of a long stream give the values of one long forward while gradients
+  // stop at window boundaries. reset_states() between streams; the batch size must not change.
   bool stateful = false;
   ActivationKind nonlinearity = ActivationKind::Tanh;  // SimpleRNN only: Tanh or Relu
   DType dtype = DType::Float32;
