@@ -266,6 +266,38 @@ TEST(Cli, InterruptedRunResumesToTheSameResult) {
   EXPECT_EQ(step_records(box.read("full/metrics.jsonl")), step_records(box.read("part/metrics.jsonl")));
 }
 
+TEST(Cli, CharLstmTrainsGeneratesAndEvaluates) {
+  CliSandbox box;
+  // A small corpus in fortune format, English and Chinese entries (UTF-8 must survive).
+  std::string corpus;
+  for (int i = 0; i < 30; ++i)
+    corpus += "The quick brown fox jumps over the lazy dog " + std::to_string(i) + ".\n%\n床前明月光，疑是地上霜。\n%\n";
+  box.write("corpus.txt", corpus);
+  box.write("lm.toml", "[model]\ntype = \"char_lstm\"\nembedding_dim = 8\nhidden_size = 16\n"
+                       "[data]\npath = \"corpus.txt\"\nseq_len = 16\nvalidation_fraction = 0.1\n"
+                       "[optim]\nlr = 0.01\n"
+                       "[train]\nrun_dir = \"lm\"\nepochs = 1\nbatch_size = 4\nlog_every = 1\nprogress = \"silent\"\n");
+  const CliResult trained = box.run("train lm.toml");
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  expect_contains(trained.out, "val_bits_per_char: ");
+  expect_contains(box.read("lm/metrics.jsonl"), "\"tokens_per_s\":");
+
+  const std::string command = "generate lm --prompt '床前' --max-tokens 30 --temperature 0.8 --top-k 5 --seed 7";
+  const CliResult first = box.run(command), second = box.run(command);
+  ASSERT_EQ(first.code, 0) << first.err;
+  EXPECT_EQ(first.out, second.out);  // same seed, same text
+  EXPECT_EQ(first.out.rfind("床前", 0), 0u) << first.out;
+  EXPECT_GT(first.out.size(), std::string("床前").size());
+  EXPECT_NE(box.run("generate lm --prompt '床前' --max-tokens 30 --seed 8").out, first.out);
+
+  const CliResult evaluated = box.run("eval lm --data corpus.txt");
+  ASSERT_EQ(evaluated.code, 0) << evaluated.err;
+  expect_contains(evaluated.out, "bits_per_char: ");
+  const CliResult r = box.run("forecast lm --data x.csv --horizon 2");
+  EXPECT_EQ(r.code, 2);
+  expect_contains(r.err, "does not forecast");
+}
+
 TEST(Cli, ForecasterTrainsAndForecastsAsCsv) {
   CliSandbox box;
   const std::string csv = statsmodels_data_file("sunspots");
