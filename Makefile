@@ -28,8 +28,7 @@ DEMO_RUN ?= runs/demo
 demo: build
 	rm -rf $(DEMO_RUN)
 	OURO_NUM_THREADS=$${OURO_NUM_THREADS:-$(shell nproc)} $(BUILD_DIR)/ouro train examples/char_lstm_fortunes.toml \
-	  --set train.run_dir=$(DEMO_RUN) --set train.max_seconds=60 \
-	  --set model.hidden_size=256 --set model.num_layers=1 --set optim.lr=0.003
+	  --set train.run_dir=$(DEMO_RUN) --set train.max_seconds=60
 	@echo
 	OURO_NUM_THREADS=$${OURO_NUM_THREADS:-$(shell nproc)} $(BUILD_DIR)/ouro generate $(DEMO_RUN) \
 	  --prompt "The " --max-tokens 400 --temperature 0.8 --top-k 20 --seed 1
