@@ -10,6 +10,7 @@
 
 #include "../fixture.h"
 #include "../gradcheck.h"
+#include "../temp_path.h"
 #include "ouro/data/bpe_tokenizer.h"
 
 namespace ouro::testing {
@@ -65,7 +66,7 @@ TEST(BpeTokenizer, MatchesJavaScriptEncoderOnEveryFortune) {
     const bool chinese = name == "chinese" || name == "tang300" || name == "song100";
     if (entry.is_regular_file() && entry.path().extension().empty() && !chinese) files.append(" ").append(entry.path().string());
   }
-  const std::string out = (std::filesystem::temp_directory_path() / "ouro_bpe_reference.jsonl").string();
+  const std::string out = (ouro::testing::unique_temp_path("ouro_bpe_reference.jsonl")).string();
   std::string command = "node ";
   command.append(OURO_FIXTURE_DIR).append("/bpe_reference.js ").append(kPackage);
   command.append(" corpus").append(files).append(" > ").append(out);
@@ -98,7 +99,7 @@ TEST(BpeTokenizer, PreTokenizesLikeGpt2) {
 }
 
 TEST(BpeTokenizer, ErrorsNameTheFileAndTheProblem) {
-  const auto dir = std::filesystem::temp_directory_path() / "ouro_bpe_bad";
+  const auto dir = ouro::testing::unique_temp_path("ouro_bpe_bad");
   std::filesystem::create_directories(dir);
   const std::string enc = (dir / "encoder.json").string(), merges = (dir / "vocab.bpe").string();
   auto write = [](const std::string& path, const std::string& text) { std::ofstream(path) << text; };

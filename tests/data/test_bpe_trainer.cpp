@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "../gradcheck.h"
+#include "../temp_path.h"
 #include "ouro/data/bpe_trainer.h"
 #include "ouro/data/text_corpus.h"
 
@@ -47,7 +48,7 @@ TEST(BpeTrainer, DeterministicRoundTripsAndSavesInGpt2Format) {
   // Held-out English text: a 1000-symbol vocabulary should need well under half a token per byte.
   EXPECT_LT(static_cast<double>(tokens) / static_cast<double>(bytes), 0.45) << tokens << " tokens for " << bytes << " bytes";
 
-  const auto dir = std::filesystem::temp_directory_path() / "ouro_bpe_trained";
+  const auto dir = ouro::testing::unique_temp_path("ouro_bpe_trained");
   std::filesystem::create_directories(dir);
   a.save((dir / "encoder.json").string(), (dir / "vocab.bpe").string());
   const BpeTokenizer reloaded = BpeTokenizer::load((dir / "encoder.json").string(), (dir / "vocab.bpe").string());
@@ -58,7 +59,7 @@ TEST(BpeTrainer, DeterministicRoundTripsAndSavesInGpt2Format) {
 
 TEST(BpeTrainer, GPT2FilesSurviveASaveAndReload) {
   const BpeTokenizer gpt2 = BpeTokenizer::load_gpt2();
-  const auto dir = std::filesystem::temp_directory_path() / "ouro_bpe_gpt2_copy";
+  const auto dir = ouro::testing::unique_temp_path("ouro_bpe_gpt2_copy");
   std::filesystem::create_directories(dir);
   gpt2.save((dir / "encoder.json").string(), (dir / "vocab.bpe").string());
   const BpeTokenizer copy = BpeTokenizer::load((dir / "encoder.json").string(), (dir / "vocab.bpe").string());

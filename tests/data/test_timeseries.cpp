@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "gradcheck.h"
+#include "../temp_path.h"
 #include "ouro/data/timeseries.h"
 
 namespace ouro {
@@ -40,7 +41,7 @@ TEST(TimeSeries, MissingDataSetNamesPathsAndPackage) {
 }
 
 TEST(TimeSeries, CsvColumnAndSlidingWindows) {
-  const std::string path = (std::filesystem::temp_directory_path() / "ouro_series_test.csv").string();
+  const std::string path = (ouro::testing::unique_temp_path("ouro_series_test.csv")).string();
   {
     std::ofstream out(path);
     out << "t,label,value\n1,a,1.5\n2,b,2.5\n3,c,4\n4,d,8\n5,e,16\n";

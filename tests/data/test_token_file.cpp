@@ -6,12 +6,13 @@
 #include <fstream>
 
 #include "../gradcheck.h"
+#include "../temp_path.h"
 #include "ouro/data/token_file.h"
 
 namespace ouro::testing {
 namespace {
 
-std::string temp_path(const std::string& name) { return (std::filesystem::temp_directory_path() / name).string(); }
+std::string temp_path(const std::string& name) { return unique_temp_path(name).string(); }
 
 TEST(TokenFile, RoundTripsBothWidths) {
   for (std::int64_t vocab : {std::int64_t{256}, std::int64_t{65536}, std::int64_t{100000}}) {
