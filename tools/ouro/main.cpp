@@ -18,6 +18,7 @@ int run_eval(int argc, char** argv);
 int run_generate(int argc, char** argv);
 int run_forecast(int argc, char** argv);
 int run_inspect(int argc, char** argv);
+int run_tokenizer(int argc, char** argv);
 }  // namespace ouro::cli
 
 namespace {
@@ -36,12 +37,13 @@ const std::vector<Command> kCommands = {
     {"generate", run_generate, "sample text from a character model, streamed as it is produced"},
     {"forecast", run_forecast, "closed-loop forecast of a series model, as CSV"},
     {"inspect", run_inspect, "tensors, shapes, dtypes, parameter count and metadata of a checkpoint"},
+    {"tokenizer", run_tokenizer, "BPE tokenizer: encode text to ids, decode ids, train a vocabulary"},
     {"info", run_info, "version, thread count and memory statistics of this build"},
 };
 
 void print_usage(std::FILE* out) {
   std::fputs("usage: ouro <command> [options]     (ouro <command> --help for each)\n\ncommands:\n", out);
-  for (const Command& c : kCommands) std::fprintf(out, "  %-9s %s\n", c.name, c.summary);
+  for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
   std::fputs(
       "\nexit codes: 0 success; 1 runtime failure (unreadable data or checkpoint, I/O error,\n"
       "failed training); 2 usage error (unknown command or option, missing or extra argument,\n"
