@@ -16,6 +16,7 @@
 #include "ouro/ops/activation.h"
 #include "ouro/ops/recurrent.h"
 #include "ouro/ops/softmax.h"
+#include "ouro/ops/attention.h"
 #include "ouro/ops/layer_norm.h"
 #include "ouro/ops/dropout.h"
 #include "ouro/ops/embedding.h"

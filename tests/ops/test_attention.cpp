@@ -1,0 +1,146 @@
+#include <cmath>
+
+#include "fixture.h"
+#include "gradcheck.h"
+#include "ouro/ops/attention.h"
+
+namespace ouro::testing {
+namespace {
+
+using AttentionFn = Tensor (*)(const Tensor&, const Tensor&, const Tensor&, const AttentionOptions&);
+
+struct NamedAttention {
+  const char* name;
+  AttentionFn fn;
+};
+
+const NamedAttention kImplementations[] = {{"fused", scaled_dot_product_attention},
+                                           {"reference", scaled_dot_product_attention_reference}};
+
+AttentionOptions fixture_options(const nlohmann::json& c) {
+  AttentionOptions options;
+  options.causal = c.at("causal").get<bool>();
+  if (c.contains("scale")) options.scale = c.at("scale").get<double>();
+  return options;
+}
+
+TEST(Attention, MatchesPyTorch) {
+  const auto fixtures = load_fixture("attention_fixtures.json");
+  ASSERT_FALSE(fixtures.at("cases").empty());
+  for (const NamedAttention& impl : kImplementations)
+    for (const auto& c : fixtures.at("cases")) {
+      Tensor q = fixture_tensor(c.at("q")), k = fixture_tensor(c.at("k")), v = fixture_tensor(c.at("v"));
+      SCOPED_TRACE(std::string(impl.name) + " q " + q.describe() + " k " + k.describe());
+      const AttentionOptions options = fixture_options(c);
+      for (Tensor* t : {&q, &k, &v}) t->set_requires_grad(true);
+      Tensor out = impl.fn(q, k, v, options);
+      expect_values(out, fixture_tensor(c.at("output")).to_vector(), 1e-12);
+      out.backward(fixture_tensor(c.at("grad_output")));
+      expect_values(q.grad(), fixture_tensor(c.at("grad_q")).to_vector(), 1e-11);
+      expect_values(k.grad(), fixture_tensor(c.at("grad_k")).to_vector(), 1e-11);
+      expect_values(v.grad(), fixture_tensor(c.at("grad_v")).to_vector(), 1e-11);
+
+      Tensor q32 = fixture_tensor(c.at("q"), DType::Float32), k32 = fixture_tensor(c.at("k"), DType::Float32),
+             v32 = fixture_tensor(c.at("v"), DType::Float32);
+      for (Tensor* t : {&q32, &k32, &v32}) t->set_requires_grad(true);
+      Tensor out32 = impl.fn(q32, k32, v32, options);
+      EXPECT_EQ(out32.dtype(), DType::Float32);
+      expect_values(out32, fixture_tensor(c.at("output")).to_vector(), 1e-5);
+      out32.backward(fixture_tensor(c.at("grad_output"), DType::Float32));
+      expect_values(q32.grad(), fixture_tensor(c.at("grad_q")).to_vector(), 1e-4);
+      expect_values(k32.grad(), fixture_tensor(c.at("grad_k")).to_vector(), 1e-4);
+      expect_values(v32.grad(), fixture_tensor(c.at("grad_v")).to_vector(), 1e-4);
+    }
+}
+
+struct GradCase {
+  std::int64_t b, h, tq, tk, d;
+  bool causal;
+};
+
+TEST(Attention, GradientCheck) {
+  const GradCase cases[] = {{1, 2, 4, 4, 3, true}, {2, 1, 2, 5, 3, true}, {1, 1, 1, 1, 2, true}, {1, 2, 3, 4, 2, false}};
+  for (const NamedAttention& impl : kImplementations)
+    for (const GradCase& g : cases) {
+      SCOPED_TRACE(std::string(impl.name) + " tq " + std::to_string(g.tq) + " tk " + std::to_string(g.tk) +
+                   (g.causal ? " causal" : " full"));
+      AttentionOptions options;
+      options.causal = g.causal;
+      options.scale = 0.7;
+      expect_gradients_match([&](const std::vector<Tensor>& in) { return impl.fn(in[0], in[1], in[2], options); },
+                             {random_leaf({g.b, g.h, g.tq, g.d}, 1), random_leaf({g.b, g.h, g.tk, g.d}, 2),
+                              random_leaf({g.b, g.h, g.tk, g.d}, 3)});
+    }
+}
+
+TEST(Attention, DropoutGradientCheck) {
+  // The generator is reseeded on every evaluation, so each one drops the same probabilities.
+  for (const NamedAttention& impl : kImplementations) {
+    SCOPED_TRACE(impl.name);
+    expect_gradients_match(
+        [&](const std::vector<Tensor>& in) {
+          Generator gen(77);
+          AttentionOptions options;
+          options.dropout_p = 0.3;
+          options.training = true;
+          options.generator = &gen;
+          return impl.fn(in[0], in[1], in[2], options);
+        },
+        {random_leaf({1, 2, 4, 3}, 4), random_leaf({1, 2, 4, 3}, 5), random_leaf({1, 2, 4, 3}, 6)});
+  }
+}
+
+TEST(Attention, DropoutIsSeededAndOnlyInTraining) {
+  Generator init(9);
+  const Tensor q = randn({2, 2, 6, 4}, 0, 1, DType::Float32, &init), k = randn({2, 2, 6, 4}, 0, 1, DType::Float32, &init),
+               v = randn({2, 2, 6, 4}, 0, 1, DType::Float32, &init);
+  AttentionOptions eval;
+  eval.dropout_p = 0.5;
+  const std::vector<double> plain = scaled_dot_product_attention(q, k, v).to_vector();
+  EXPECT_EQ(scaled_dot_product_attention(q, k, v, eval).to_vector(), plain);  // eval ignores dropout
+
+  auto run = [&](std::uint64_t seed) {
+    Generator gen(seed);
+    AttentionOptions train = eval;
+    train.training = true;
+    train.generator = &gen;
+    return scaled_dot_product_attention(q, k, v, train).to_vector();
+  };
+  EXPECT_EQ(run(5), run(5));
+  EXPECT_NE(run(5), run(6));
+  EXPECT_NE(run(5), plain);
+
+  AttentionOptions all;
+  all.dropout_p = 1;
+  all.training = true;
+  for (double x : scaled_dot_product_attention(q, k, v, all).to_vector()) EXPECT_EQ(x, 0);
+}
+
+TEST(Attention, CausalFirstQuerySeesOnlyFirstKey) {
+  // With Tq == Tk the first query attends to key 0 alone, so its output is v[0] exactly.
+  Generator gen(1);
+  const Tensor q = randn({1, 1, 3, 2}, 0, 1, DType::Float64, &gen), k = randn({1, 1, 3, 2}, 0, 1, DType::Float64, &gen),
+               v = randn({1, 1, 3, 2}, 0, 1, DType::Float64, &gen);
+  const std::vector<double> out = scaled_dot_product_attention(q, k, v).to_vector();
+  const std::vector<double> vv = v.to_vector();
+  EXPECT_DOUBLE_EQ(out[0], vv[0]);
+  EXPECT_DOUBLE_EQ(out[1], vv[1]);
+}
+
+TEST(Attention, BadInputsNameTheTensor) {
+  const Tensor q = Tensor::zeros({1, 2, 3, 4}), k = Tensor::zeros({1, 2, 5, 4});
+  expect_error([&] { scaled_dot_product_attention(q, Tensor::zeros({1, 2, 5, 3}), k); }, {"k must be", "[1, 2, 5, 3]"});
+  expect_error([&] { scaled_dot_product_attention(q, k, Tensor::zeros({1, 2, 4, 4})); }, {"v must have k's shape"});
+  expect_error([&] { scaled_dot_product_attention(Tensor::zeros({2, 3, 4}), k, k); }, {"q must be", "[2, 3, 4]"});
+  expect_error([&] { scaled_dot_product_attention(k, q, q); }, {"at least as many keys as queries"});
+  expect_error([&] { scaled_dot_product_attention(q, k.to(DType::Float64), k); }, {"share a dtype"});
+  AttentionOptions bad;
+  bad.dropout_p = 1.5;
+  expect_error([&] { scaled_dot_product_attention(q, k, k, bad); }, {"dropout_p"});
+  AttentionOptions full;
+  full.causal = false;
+  EXPECT_EQ(scaled_dot_product_attention(k, q, q, full).shape(), Shape({1, 2, 5, 4}));  // fewer keys is fine unmasked
+}
+
+}  // namespace
+}  // namespace ouro::testing
