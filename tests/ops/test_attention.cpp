@@ -1,4 +1,5 @@
 #include <cmath>
+#include <sstream>
 
 #include "fixture.h"
 #include "gradcheck.h"
@@ -125,6 +126,103 @@ TEST(Attention, CausalFirstQuerySeesOnlyFirstKey) {
   const std::vector<double> vv = v.to_vector();
   EXPECT_DOUBLE_EQ(out[0], vv[0]);
   EXPECT_DOUBLE_EQ(out[1], vv[1]);
+}
+
+struct Problem {
+  std::int64_t b, h, tq, tk, d;
+  bool causal;
+};
+
+std::string describe(const Problem& p) {
+  std::ostringstream out;
+  out << "[" << p.b << ", " << p.h << ", " << p.tq << "/" << p.tk << ", " << p.d << "]" << (p.causal ? " causal" : " full");
+  return out.str();
+}
+
+// Output and the three input gradients of `fn` for a seeded problem and output weighting.
+std::vector<std::vector<double>> run_problem(AttentionFn fn, const Problem& p, DType dtype, std::uint64_t seed) {
+  Generator gen(seed);
+  Tensor q = randn({p.b, p.h, p.tq, p.d}, 0, 1, dtype, &gen), k = randn({p.b, p.h, p.tk, p.d}, 0, 1, dtype, &gen),
+         v = randn({p.b, p.h, p.tk, p.d}, 0, 1, dtype, &gen);
+  const Tensor g = randn({p.b, p.h, p.tq, p.d}, 0, 1, dtype, &gen);
+  for (Tensor* t : {&q, &k, &v}) t->set_requires_grad(true);
+  AttentionOptions options;
+  options.causal = p.causal;
+  Tensor out = fn(q, k, v, options);
+  out.backward(g);
+  return {out.to_vector(), q.grad().to_vector(), k.grad().to_vector(), v.grad().to_vector()};
+}
+
+// Shapes that cross the kernel's blocks (32 queries, 64 keys) and stop inside them.
+const Problem kBlockProblems[] = {
+    {2, 3, 70, 70, 5, true},    // several query and key blocks, none full at the end
+    {1, 2, 37, 100, 8, true},   // KV-cache offset: 37 queries are the last of 100 positions
+    {2, 2, 1, 130, 16, true},   // one new token over three key blocks
+    {1, 1, 1, 1, 4, true},      // T = 1
+    {1, 2, 45, 67, 7, false},   // no mask, fewer queries than keys
+    {1, 1, 80, 33, 3, false},   // no mask, more queries than keys
+    {2, 4, 128, 128, 32, true}, // the gpt benchmark's head shape
+};
+
+TEST(AttentionFused, MatchesCompositionForwardAndGradients) {
+  const char* what[] = {"output", "grad q", "grad k", "grad v"};
+  for (DType dtype : {DType::Float64, DType::Float32})
+    for (const Problem& p : kBlockProblems) {
+      SCOPED_TRACE(describe(p) + (dtype == DType::Float32 ? " float32" : " float64"));
+      const auto fused = run_problem(scaled_dot_product_attention, p, dtype, 11);
+      const auto reference = run_problem(scaled_dot_product_attention_reference, p, dtype, 11);
+      for (std::size_t i = 0; i < fused.size(); ++i) {
+        SCOPED_TRACE(what[i]);
+        expect_values(Tensor::from_vector(fused[i], {static_cast<std::int64_t>(fused[i].size())}, DType::Float64),
+                      reference[i], dtype == DType::Float64 ? 1e-12 : 2e-5);
+      }
+    }
+}
+
+TEST(AttentionFused, GradientCheckAcrossBlocks) {
+  const Problem problems[] = {{1, 1, 70, 70, 2, true}, {1, 1, 35, 75, 2, true}, {1, 1, 33, 66, 2, false}};
+  for (const Problem& p : problems) {
+    SCOPED_TRACE(describe(p));
+    AttentionOptions options;
+    options.causal = p.causal;
+    expect_gradients_match(
+        [&](const std::vector<Tensor>& in) { return scaled_dot_product_attention(in[0], in[1], in[2], options); },
+        {random_leaf({p.b, p.h, p.tq, p.d}, 7), random_leaf({p.b, p.h, p.tk, p.d}, 8),
+         random_leaf({p.b, p.h, p.tk, p.d}, 9)});
+  }
+}
+
+TEST(AttentionFused, ReadsStridedViewsOfAPackedProjection) {
+  // q, k, v as a model makes them: one [B, T, 3, H, D] projection, permuted to [B, H, T, D] views.
+  Generator gen(5);
+  const std::int64_t B = 2, T = 40, H = 3, D = 6;
+  Tensor packed = randn({B, T, 3, H, D}, 0, 1, DType::Float64, &gen);
+  packed.set_requires_grad(true);
+  auto part = [&](std::int64_t i) {  // a fresh graph each time: backward frees the one it used
+    return squeeze(narrow(permute(packed, {2, 0, 3, 1, 4}), 0, i, 1), 0);  // of [3, B, H, T, D]
+  };
+  const Tensor g = randn({B, H, T, D}, 0, 1, DType::Float64, &gen);
+  Tensor out = scaled_dot_product_attention(part(0), part(1), part(2));
+  EXPECT_FALSE(part(0).is_contiguous());
+  EXPECT_TRUE(transpose(out, 1, 2).is_contiguous());  // heads merge without a copy
+  out.backward(g);
+  const std::vector<double> fused_grad = packed.grad().to_vector();
+  packed.zero_grad();
+  Tensor reference = scaled_dot_product_attention_reference(part(0), part(1), part(2));
+  reference.backward(g);
+  expect_values(out, reference.to_vector(), 1e-12);
+  expect_values(packed.grad(), fused_grad, 1e-12);
+}
+
+TEST(AttentionFused, SameBitsOnOneAndTwoThreads) {
+  const Problem p{2, 2, 64, 64, 16, true};
+  const int saved = num_threads();
+  set_num_threads(1);
+  const auto one = run_problem(scaled_dot_product_attention, p, DType::Float32, 3);
+  set_num_threads(2);
+  const auto two = run_problem(scaled_dot_product_attention, p, DType::Float32, 3);
+  set_num_threads(saved);
+  EXPECT_EQ(one, two);
 }
 
 TEST(Attention, BadInputsNameTheTensor) {

@@ -1,0 +1,315 @@
+#include "ouro/kernels/cpu/attention.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/vector_math.h"
+
+namespace ouro::kernels {
+namespace {
+
+// Register tiles of the block products, as in small_gemm.cpp: an MR x NR tile of C in a local
+// array that GCC keeps in vector registers (the NR loop is the vector loop, zmm-wide here).
+template <typename T>
+struct Tiles;
+template <>
+struct Tiles<float> {
+  static constexpr int mr = 8, nr = 32;
+};
+template <>
+struct Tiles<double> {
+  static constexpr int mr = 8, nr = 16;
+};
+
+// Queries per block and keys per block. One block of scores (32 x 64) and its gradient stay in
+// L1; the key block is a multiple of both tile widths, so packed operands line up with tiles.
+constexpr std::int64_t kQueryBlock = 32;
+constexpr std::int64_t kKeyBlock = 64;
+
+inline std::int64_t round_up(std::int64_t n, std::int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+
+template <typename T>
+inline T multiply_add(T a, T b, T c) {
+#ifdef __FMA__
+  return std::fma(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// C[0:rows, 0:cols] (+)= A B over kc terms, where A(i, p) = a[i*a_row + p*a_col] (any layout:
+// its elements are broadcast one at a time) and B(p, j) = b[p*ldb + j] has NR readable
+// columns (the packed operands are zero-padded to a multiple of NR). Rows past `rows` repeat
+// the last row rather than read outside A; they are computed and not stored.
+template <typename T, bool Accumulate>
+[[gnu::always_inline]] inline void tile(std::int64_t kc, const T* a, std::int64_t a_row, std::int64_t a_col,
+                                        std::int64_t rows, const T* __restrict b, std::int64_t ldb, T* __restrict c,
+                                        std::int64_t ldc, std::int64_t cols) {
+  constexpr int MR = Tiles<T>::mr, NR = Tiles<T>::nr;
+  const T* row[MR];
+  for (int i = 0; i < MR; ++i) row[i] = a + std::min<std::int64_t>(i, rows - 1) * a_row;
+  T acc[MR][NR];
+  for (int i = 0; i < MR; ++i)
+#pragma omp simd
+    for (int j = 0; j < NR; ++j) acc[i][j] = T(0);
+  for (std::int64_t p = 0; p < kc; ++p) {
+    const T* bp = b + p * ldb;
+    const std::int64_t ap = p * a_col;
+#pragma GCC unroll 16
+    for (int i = 0; i < MR; ++i) {
+      const T ai = row[i][ap];
+#pragma omp simd
+      for (int j = 0; j < NR; ++j) acc[i][j] = multiply_add(ai, bp[j], acc[i][j]);
+    }
+  }
+  for (std::int64_t i = 0; i < std::min<std::int64_t>(rows, MR); ++i) {
+    T* out = c + i * ldc;
+    if (cols == NR) {
+#pragma omp simd
+      for (int j = 0; j < NR; ++j) out[j] = Accumulate ? out[j] + acc[i][j] : acc[i][j];
+    } else {
+      for (std::int64_t j = 0; j < cols; ++j) out[j] = Accumulate ? out[j] + acc[i][j] : acc[i][j];
+    }
+  }
+}
+
+// C (+)= A B for an m x n result, tile by tile (A and B as in `tile`).
+template <typename T, bool Accumulate>
+void block_product(std::int64_t m, std::int64_t n, std::int64_t kc, const T* a, std::int64_t a_row,
+                   std::int64_t a_col, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
+  constexpr int MR = Tiles<T>::mr, NR = Tiles<T>::nr;
+  for (std::int64_t i = 0; i < m; i += MR)
+    for (std::int64_t j = 0; j < n; j += NR)
+      tile<T, Accumulate>(kc, a + i * a_row, a_row, a_col, std::min<std::int64_t>(MR, m - i), b + j, ldb,
+                          c + i * ldc + j, ldc, std::min<std::int64_t>(NR, n - j));
+}
+
+// dst[t*ld + d] = src[t*stride + d] for t < rows, d < width; zero for width <= d < ld.
+template <typename T>
+void pack_rows(const T* src, std::int64_t stride, std::int64_t rows, std::int64_t width, std::int64_t ld, T* dst) {
+  for (std::int64_t t = 0; t < rows; ++t) {
+    std::copy(src + t * stride, src + t * stride + width, dst + t * ld);
+    std::fill(dst + t * ld + width, dst + (t + 1) * ld, T(0));
+  }
+}
+
+// dst[d*ld + t] = src[t*stride + d] for t < rows, d < width; zero for rows <= t < ld.
+template <typename T>
+void pack_transposed(const T* src, std::int64_t stride, std::int64_t rows, std::int64_t width, std::int64_t ld,
+                     T* dst) {
+  for (std::int64_t d = 0; d < width; ++d) {
+    T* out = dst + d * ld;
+    for (std::int64_t t = 0; t < rows; ++t) out[t] = src[t * stride + d];
+    std::fill(out + rows, out + ld, T(0));
+  }
+}
+
+// Keys of block [j0, j0 + n) that query i sees: the first `visible` of them.
+inline std::int64_t visible_keys(const AttentionShape& s, std::int64_t i, std::int64_t j0, std::int64_t n) {
+  if (!s.causal) return n;
+  const std::int64_t last = i + (s.keys - s.queries);
+  return std::clamp<std::int64_t>(last - j0 + 1, 0, n);
+}
+
+// Keys [0, end) that some query of block [i0, i1) sees.
+inline std::int64_t key_end(const AttentionShape& s, std::int64_t i1) {
+  return s.causal ? std::min(s.keys, i1 + (s.keys - s.queries)) : s.keys;
+}
+
+// One thread per (b, h) at a time, statically split: each output element is written by
+// exactly one thread, in an order fixed by the shapes alone.
+template <typename Body>
+void for_each_head(const AttentionShape& s, Body&& body) {
+  const std::int64_t problems = s.batch * s.heads;
+  const std::int64_t work = problems * std::max<std::int64_t>(s.queries, 1) * s.keys * s.head_dim;
+  const int threads = static_cast<int>(std::min<std::int64_t>(threads_for(work), problems));
+#pragma omp parallel num_threads(threads) if (threads > 1)
+  {
+    auto worker = body();  // per-thread workspace, reused across the thread's problems
+#pragma omp for schedule(static)
+    for (std::int64_t bh = 0; bh < problems; ++bh) worker(bh / s.heads, bh % s.heads);
+  }
+}
+
+template <typename T>
+T* at(T* base, AttentionStrides st, std::int64_t b, std::int64_t h) {
+  return base + b * st.batch + h * st.head;
+}
+
+}  // namespace
+
+template <typename T>
+void attention_forward(const AttentionShape& s, T scale, const T* q, AttentionStrides qs, const T* k,
+                       AttentionStrides ks, const T* v, AttentionStrides vs, T* out, AttentionStrides os, T* lse) {
+  if (s.batch * s.heads * s.queries == 0) return;
+  constexpr int NR = Tiles<T>::nr;
+  const std::int64_t D = s.head_dim, ldk = round_up(s.keys, NR), ldd = round_up(D, NR);
+  for_each_head(s, [&] {
+    return [&, kt = std::vector<T>(D * ldk), vp = std::vector<T>(s.keys * ldd),
+            scores = std::vector<T>(kQueryBlock * kKeyBlock), acc = std::vector<T>(kQueryBlock * ldd),
+            row_max = std::vector<T>(kQueryBlock), row_sum = std::vector<T>(kQueryBlock)](std::int64_t b,
+                                                                                          std::int64_t h) mutable {
+      const T* qh = at(q, qs, b, h);
+      pack_transposed(at(k, ks, b, h), ks.time, s.keys, D, ldk, kt.data());
+      pack_rows(at(v, vs, b, h), vs.time, s.keys, D, ldd, vp.data());
+      for (std::int64_t i0 = 0; i0 < s.queries; i0 += kQueryBlock) {
+        const std::int64_t rows = std::min(kQueryBlock, s.queries - i0), end = key_end(s, i0 + rows);
+        std::fill(row_max.begin(), row_max.end(), -std::numeric_limits<T>::infinity());
+        std::fill(row_sum.begin(), row_sum.end(), T(0));
+        std::fill(acc.begin(), acc.end(), T(0));
+        for (std::int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+          const std::int64_t n = std::min(kKeyBlock, end - j0);
+          block_product<T, false>(rows, n, D, qh + i0 * qs.time, qs.time, 1, kt.data() + j0, ldk, scores.data(),
+                                  kKeyBlock);
+          // Online softmax: rescale what the row gathered so far to the new running maximum.
+          for (std::int64_t r = 0; r < rows; ++r) {
+            T* p = scores.data() + r * kKeyBlock;
+            const std::int64_t visible = visible_keys(s, i0 + r, j0, n);
+            std::fill(p + visible, p + n, T(0));
+            if (visible == 0) continue;
+            T block_max = -std::numeric_limits<T>::infinity();
+#pragma omp simd reduction(max : block_max)
+            for (std::int64_t j = 0; j < visible; ++j) {
+              p[j] *= scale;
+              block_max = std::max(block_max, p[j]);
+            }
+            const T new_max = std::max(row_max[r], block_max);
+            T sum = 0;
+#pragma omp simd reduction(+ : sum)
+            for (std::int64_t j = 0; j < visible; ++j) {
+              p[j] = vector_exp(p[j] - new_max);
+              sum += p[j];
+            }
+            if (row_max[r] != -std::numeric_limits<T>::infinity() && row_max[r] != new_max) {
+              const T rescale = std::exp(row_max[r] - new_max);
+              row_sum[r] *= rescale;
+              T* a = acc.data() + r * ldd;
+#pragma omp simd
+              for (std::int64_t d = 0; d < D; ++d) a[d] *= rescale;
+            }
+            row_sum[r] += sum;
+            row_max[r] = new_max;
+          }
+          block_product<T, true>(rows, D, n, scores.data(), kKeyBlock, 1, vp.data() + j0 * ldd, ldd, acc.data(), ldd);
+        }
+        T* lse_rows = lse + (b * s.heads + h) * s.queries + i0;
+        for (std::int64_t r = 0; r < rows; ++r) {
+          T* o = at(out, os, b, h) + (i0 + r) * os.time;
+          const T* a = acc.data() + r * ldd;
+          const T inverse = T(1) / row_sum[r];
+#pragma omp simd
+          for (std::int64_t d = 0; d < D; ++d) o[d] = a[d] * inverse;
+          if (lse) lse_rows[r] = row_max[r] + std::log(row_sum[r]);
+        }
+      }
+    };
+  });
+}
+
+template <typename T>
+void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionStrides qs, const T* k,
+                        AttentionStrides ks, const T* v, AttentionStrides vs, const T* out, AttentionStrides os,
+                        const T* grad_out, AttentionStrides gs, const T* lse, T* grad_q, T* grad_k, T* grad_v) {
+  if (s.batch * s.heads * s.queries == 0 || (!grad_q && !grad_k && !grad_v)) return;
+  constexpr int NR = Tiles<T>::nr;
+  const std::int64_t D = s.head_dim, ldk = round_up(s.keys, NR), ldd = round_up(D, NR);
+  for_each_head(s, [&] {
+    return [&, kt = std::vector<T>(D * ldk), vt = std::vector<T>(D * ldk), kp = std::vector<T>(s.keys * ldd),
+            qp = std::vector<T>(s.queries * ldd), gp = std::vector<T>(s.queries * ldd),
+            probabilities = std::vector<T>(kQueryBlock * kKeyBlock), dscores = std::vector<T>(kQueryBlock * kKeyBlock),
+            dq = std::vector<T>(kQueryBlock * ldd), dk = std::vector<T>(s.keys * ldd),
+            dv = std::vector<T>(s.keys * ldd), delta = std::vector<T>(s.queries)](std::int64_t b,
+                                                                                  std::int64_t h) mutable {
+      const T* qh = at(q, qs, b, h);
+      const T* gh = at(grad_out, gs, b, h);
+      const T* oh = at(out, os, b, h);
+      const T* lse_h = lse + (b * s.heads + h) * s.queries;
+      const std::int64_t problem = (b * s.heads + h);
+      pack_transposed(at(k, ks, b, h), ks.time, s.keys, D, ldk, kt.data());
+      pack_transposed(at(v, vs, b, h), vs.time, s.keys, D, ldk, vt.data());
+      pack_rows(at(k, ks, b, h), ks.time, s.keys, D, ldd, kp.data());
+      pack_rows(qh, qs.time, s.queries, D, ldd, qp.data());
+      pack_rows(gh, gs.time, s.queries, D, ldd, gp.data());
+      // delta_i = sum_d dO_id O_id = sum_j P_ij dP_ij, the softmax backward's row term.
+      for (std::int64_t i = 0; i < s.queries; ++i) {
+        const T* g = gh + i * gs.time;
+        const T* o = oh + i * os.time;
+        T sum = 0;
+#pragma omp simd reduction(+ : sum)
+        for (std::int64_t d = 0; d < D; ++d) sum += g[d] * o[d];
+        delta[i] = sum;
+      }
+      std::fill(dk.begin(), dk.end(), T(0));
+      std::fill(dv.begin(), dv.end(), T(0));
+      for (std::int64_t i0 = 0; i0 < s.queries; i0 += kQueryBlock) {
+        const std::int64_t rows = std::min(kQueryBlock, s.queries - i0), end = key_end(s, i0 + rows);
+        std::fill(dq.begin(), dq.end(), T(0));
+        for (std::int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
+          const std::int64_t n = std::min(kKeyBlock, end - j0);
+          T* p = probabilities.data();
+          T* ds = dscores.data();
+          block_product<T, false>(rows, n, D, qh + i0 * qs.time, qs.time, 1, kt.data() + j0, ldk, p, kKeyBlock);
+          block_product<T, false>(rows, n, D, gh + i0 * gs.time, gs.time, 1, vt.data() + j0, ldk, ds, kKeyBlock);
+          for (std::int64_t r = 0; r < rows; ++r) {
+            T* pr = p + r * kKeyBlock;
+            T* dr = ds + r * kKeyBlock;
+            const std::int64_t visible = visible_keys(s, i0 + r, j0, n);
+            const T row_lse = lse_h[i0 + r], row_delta = delta[i0 + r];
+#pragma omp simd
+            for (std::int64_t j = 0; j < visible; ++j) {
+              const T prob = vector_exp(pr[j] * scale - row_lse);
+              pr[j] = prob;
+              dr[j] = prob * (dr[j] - row_delta) * scale;  // gradient of the unscaled score
+            }
+            std::fill(pr + visible, pr + n, T(0));
+            std::fill(dr + visible, dr + n, T(0));
+          }
+          // dV_j += P^T dO, dK_j += dS^T Q, dQ += dS K_j.
+          if (grad_v)
+            block_product<T, true>(n, D, rows, p, 1, kKeyBlock, gp.data() + i0 * ldd, ldd, dv.data() + j0 * ldd, ldd);
+          if (grad_k)
+            block_product<T, true>(n, D, rows, ds, 1, kKeyBlock, qp.data() + i0 * ldd, ldd, dk.data() + j0 * ldd, ldd);
+          if (grad_q) block_product<T, true>(rows, D, n, ds, kKeyBlock, 1, kp.data() + j0 * ldd, ldd, dq.data(), ldd);
+        }
+        if (grad_q)
+          for (std::int64_t r = 0; r < rows; ++r) {
+            T* g = grad_q + (problem * s.queries + i0 + r) * D;
+            const T* a = dq.data() + r * ldd;
+#pragma omp simd
+            for (std::int64_t d = 0; d < D; ++d) g[d] += a[d];
+          }
+      }
+      for (std::int64_t j = 0; j < s.keys; ++j) {
+        if (grad_k) {
+          T* g = grad_k + (problem * s.keys + j) * D;
+          const T* a = dk.data() + j * ldd;
+#pragma omp simd
+          for (std::int64_t d = 0; d < D; ++d) g[d] += a[d];
+        }
+        if (grad_v) {
+          T* g = grad_v + (problem * s.keys + j) * D;
+          const T* a = dv.data() + j * ldd;
+#pragma omp simd
+          for (std::int64_t d = 0; d < D; ++d) g[d] += a[d];
+        }
+      }
+    };
+  });
+}
+
+#define OURO_ATTENTION_INSTANTIATE(T)                                                                              \
+  template void attention_forward<T>(const AttentionShape&, T, const T*, AttentionStrides, const T*,               \
+                                     AttentionStrides, const T*, AttentionStrides, T*, AttentionStrides, T*);      \
+  template void attention_backward<T>(const AttentionShape&, T, const T*, AttentionStrides, const T*,              \
+                                      AttentionStrides, const T*, AttentionStrides, const T*, AttentionStrides,    \
+                                      const T*, AttentionStrides, const T*, T*, T*, T*);
+OURO_ATTENTION_INSTANTIATE(float)
+OURO_ATTENTION_INSTANTIATE(double)
+#undef OURO_ATTENTION_INSTANTIATE
+
+}  // namespace ouro::kernels
