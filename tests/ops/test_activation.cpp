@@ -171,6 +171,27 @@ TEST(GradCheck, Tanh) {
                          {random_leaf({2, 3}, 9, -2, 2)});
 }
 
+TEST(Gelu, TanhFormInFloatTracksTheTextbookFormula) {
+  // The float kernel computes x * sigmoid(2u) through exp_float; the textbook
+  // 0.5 x (1 + tanh u) in double is the yardstick, far into both tails.
+  std::vector<double> xs;
+  for (int i = -3000; i <= 3000; ++i) xs.push_back(i * 0.01);
+  Tensor x = Tensor::from_vector(xs, {static_cast<std::int64_t>(xs.size())}, DType::Float32);
+  x.set_requires_grad(true);
+  Tensor y = gelu(x, GeluApproximation::Tanh);
+  y.backward(Tensor::ones(y.shape()));
+  const std::vector<double> value = y.to_vector(), slope = x.grad().to_vector();
+  const double k = std::sqrt(2.0 / std::acos(-1.0));
+  for (std::size_t i = 0; i < xs.size(); ++i) {
+    const double v = static_cast<float>(xs[i]);
+    const double t = std::tanh(k * (v + 0.044715 * v * v * v));
+    const double expected = 0.5 * v * (1 + t);
+    const double expected_slope = 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * k * (1 + 3 * 0.044715 * v * v);
+    EXPECT_NEAR(value[i], expected, 1e-6 * (1 + std::abs(expected))) << "x = " << v;
+    EXPECT_NEAR(slope[i], expected_slope, 1e-6 * (1 + std::abs(expected_slope))) << "x = " << v;
+  }
+}
+
 TEST(GradCheck, GeluExact) {
   expect_gradients_match([](const auto& in) { return gelu(in[0]); }, {random_leaf({3, 4}, 10, -3, 3)});
 }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "ouro/kernels/cpu/vector_math.h"
+
 namespace ouro::kernels {
 
 // Two branches so exp never sees a large positive argument: 1/(1+e^-x) overflows e^-x for
@@ -30,20 +32,31 @@ T gelu_erf_derivative(T x) {
 }
 
 // GELU, tanh approximation (Hendrycks & Gimpel 2016, as PyTorch's approximate="tanh"):
-// 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+// 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3). Computed as x * sigmoid(2u), the same
+// function (0.5 (1 + tanh u) = 1 / (1 + e^-2u)) without the cancellation of 1 + tanh for
+// negative u, through vector_exp: std::tanh on float is an opaque libm call that kept the
+// loops scalar, and was half of a GPT training step (bench/bench_gpt.cpp). e^-2u is capped
+// at e^80 (finite in float; the result there is ~1e-35 x, zero to any tolerance).
 template <typename T>
-T gelu_tanh_value(T x) {
+T gelu_tanh_exp(T x) {
   const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-  const T inner = k * (x + T(0.044715) * x * x * x);
-  return T(0.5) * x * (T(1) + std::tanh(inner));
+  const T z = T(-2) * k * (x + T(0.044715) * x * x * x);
+  return vector_exp(z < T(80) ? z : T(80));
 }
 
 template <typename T>
+T gelu_tanh_value(T x) {
+  return x / (T(1) + gelu_tanh_exp(x));
+}
+
+// d/dx x s(2u) = s + 2 x u' s (1 - s), with s = 1 / (1 + e), 1 - s = e s (no cancellation).
+template <typename T>
 T gelu_tanh_derivative(T x) {
   const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-  const T t = std::tanh(k * (x + T(0.044715) * x * x * x));
+  const T e = gelu_tanh_exp(x);
+  const T s = T(1) / (T(1) + e);
   const T inner_derivative = k * (T(1) + T(3) * T(0.044715) * x * x);
-  return T(0.5) * (T(1) + t) + T(0.5) * x * (T(1) - t * t) * inner_derivative;
+  return s + T(2) * x * inner_derivative * s * (e * s);
 }
 
 // PyTorch's softplus: log(1 + e^(beta x)) / beta, and x itself once beta x > threshold (where
