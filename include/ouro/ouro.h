@@ -51,6 +51,8 @@
 #include "ouro/nn/jordan.h"
 #include "ouro/nn/bidirectional.h"
 #include "ouro/nn/summary.h"
+#include "ouro/nn/gpt.h"
+#include "ouro/nn/gpt_hf.h"
 #include "ouro/io/config.h"
 #include "ouro/io/safetensors.h"
 #include "ouro/train/callbacks.h"

@@ -10,10 +10,10 @@
 
 namespace ouro {
 
-Embedding::Embedding(std::int64_t num_embeddings, std::int64_t dim, Generator* generator)
+Embedding::Embedding(std::int64_t num_embeddings, std::int64_t dim, Generator* generator, DType dtype)
     : num_embeddings_(num_embeddings), dim_(dim) {
   OURO_CHECK(num_embeddings > 0 && dim > 0, "Embedding: sizes must be positive, got ", num_embeddings, " x ", dim);
-  weight_ = register_parameter("weight", randn({num_embeddings, dim}, 0.0, 1.0, DType::Float32, generator));
+  weight_ = register_parameter("weight", randn({num_embeddings, dim}, 0.0, 1.0, dtype, generator));
 }
 
 Tensor Embedding::forward(const Tensor& ids) { return embedding(weight_, ids); }
@@ -34,12 +34,12 @@ std::string Dropout::config_json() const {
   return out.str();
 }
 
-LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool affine)
+LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool affine, DType dtype)
     : normalized_shape_(std::move(normalized_shape)), eps_(eps) {
   OURO_CHECK(!normalized_shape_.empty(), "LayerNorm: normalized_shape must not be empty");
   if (affine) {
-    weight_ = register_parameter("weight", Tensor::ones(normalized_shape_));
-    bias_ = register_parameter("bias", Tensor::zeros(normalized_shape_));
+    weight_ = register_parameter("weight", Tensor::ones(normalized_shape_, dtype));
+    bias_ = register_parameter("bias", Tensor::zeros(normalized_shape_, dtype));
   }
 }
 

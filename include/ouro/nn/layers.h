@@ -12,7 +12,8 @@ namespace ouro {
 // Integer ids [...] -> vectors [..., dim]. weight [num_embeddings, dim] ~ N(0, 1) as in PyTorch.
 class Embedding : public Module {
  public:
-  Embedding(std::int64_t num_embeddings, std::int64_t dim, Generator* generator = nullptr);
+  Embedding(std::int64_t num_embeddings, std::int64_t dim, Generator* generator = nullptr,
+            DType dtype = DType::Float32);
   std::string type_name() const override { return "Embedding"; }
   std::string config_json() const override;
   using Module::forward;
@@ -41,7 +42,7 @@ class Dropout : public Module {
 // Normalises over the trailing `normalized_shape`, with learned weight (ones) and bias (zeros).
 class LayerNorm : public Module {
  public:
-  explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool affine = true);
+  explicit LayerNorm(Shape normalized_shape, double eps = 1e-5, bool affine = true, DType dtype = DType::Float32);
   std::string type_name() const override { return "LayerNorm"; }
   std::string config_json() const override;
   using Module::forward;
