@@ -11,16 +11,11 @@
 #include "ouro/autograd/grad_mode.h"
 #include "ouro/core/error.h"
 #include "ouro/ops/arithmetic.h"
+#include "ouro/ops/attention.h"
 #include "ouro/ops/dropout.h"
 #include "ouro/ops/linear.h"
 #include "ouro/ops/shape_ops.h"
 #include "ouro/tensor/init.h"
-
-#if __has_include("ouro/ops/attention.h")
-#include "ouro/ops/attention.h"
-#else
-#include "gpt_attention_fallback.h"  // until the attention op lands on main
-#endif
 
 namespace ouro {
 
