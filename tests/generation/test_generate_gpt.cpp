@@ -106,6 +106,14 @@ TEST(GenerateGpt, TopKOneAndTinyTopPAreGreedy) {
   GptGenerateOptions p0 = greedy;
   p0.sampling = SamplingOptions{.temperature = 1.5, .top_p = 1e-9};
   EXPECT_EQ(generate_gpt(*model, {5, 6}, p0).tokens, expected);
+  // Temperature divides the logits: near 0 the distribution collapses onto the argmax.
+  GptGenerateOptions cold = greedy;
+  cold.sampling = SamplingOptions{.temperature = 1e-4};
+  cold.seed = 77;
+  EXPECT_EQ(generate_gpt(*model, {5, 6}, cold).tokens, expected);
+  GptGenerateOptions hot = cold;
+  hot.sampling.temperature = 5.0;
+  EXPECT_NE(generate_gpt(*model, {5, 6}, hot).tokens, expected);
 }
 
 TEST(GenerateGpt, TopKAndTopPSampleOnlyFromTheirSets) {
