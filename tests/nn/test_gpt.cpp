@@ -296,6 +296,16 @@ TEST(Gpt, CachedLogitsEqualTheFullForward) {
   EXPECT_TRUE(model.is_training());
 }
 
+TEST(Gpt, TokenViewsGiveTheSameLogitsAsContiguousTokens) {
+  Gpt model(tiny(true, GeluApproximation::Tanh));
+  const Tensor rows = Tensor::from_indices({0, 1, 2, 3, 4, 4, 3, 2, 1, 0}, {2, 5});
+  const Tensor view = narrow(rows, 1, 1, 4);  // a strided window, as a loader slices a token file
+  ASSERT_FALSE(view.is_contiguous());
+  EXPECT_EQ(model.forward(view).to_vector(), model.forward(contiguous(view)).to_vector());
+  KvCache cache;
+  expect_relative(model.forward_cached(view, cache), model.forward(contiguous(view)), 1e-12, "cached");
+}
+
 TEST(Gpt, DropoutIsSeededAndOffInEval) {
   GptConfig c = tiny(true, GeluApproximation::Tanh);
   c.dtype = DType::Float32;
