@@ -291,9 +291,16 @@ Tensor Gpt::forward_cached(const Tensor& tokens, KvCache& cache) {
     }
     cache.batch = B;
   }
-  // The cached path is inference: dropout off whatever the module's mode.
-  const bool was_training = is_training();
-  if (was_training) eval();
+  // The cached path is inference: dropout off whatever the module's mode, restored on every
+  // exit path.
+  struct ModeGuard {
+    Module& model;
+    bool was_training;
+    ~ModeGuard() {
+      if (was_training) model.train();
+    }
+  } guard{*this, is_training()};
+  if (guard.was_training) eval();
   std::vector<std::int64_t> pos(static_cast<std::size_t>(T));
   std::iota(pos.begin(), pos.end(), start);
   Tensor x = wte_->forward(tokens) + wpe_->forward(Tensor::from_indices(pos, {T}));
@@ -301,7 +308,6 @@ Tensor Gpt::forward_cached(const Tensor& tokens, KvCache& cache) {
     x = (*h_)[i].forward_cached(x, cache.keys[static_cast<std::size_t>(i)], cache.values[static_cast<std::size_t>(i)],
                                 start);
   const Tensor logits = head(ln_f_->forward(x));
-  if (was_training) train();
   cache.length = start + T;
   return logits;
 }
