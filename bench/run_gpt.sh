@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The `gpt` workload, ouro against PyTorch in one run (bench/bench_gpt.cpp and
+# bench/gpt_torch.py): training tokens/s at 1 and 2 threads, with the model-FLOPs utilisation
+# (MFU) of each framework against the cblas_sgemm rate measured in the same repetition at the
+# same thread count, and against ouro's own GEMM on the same product (OpenBLAS runs generic
+# SSE3 kernels on this CPU, so cblas_sgemm is the weaker yardstick); batch-1 greedy generation
+# tokens/s without and with the KV cache. Cases interleave REPS times; medians are printed.
+# Then peak memory of a training process of each framework at 1 thread (ru_maxrss via
+# os.wait4), beside that of a process that only starts up.
+# Tokens per CPU-second (CPU time of all the process's threads) are printed beside the
+# wall-clock rates, and the MFU is also given per CPU-second: on a loaded machine the
+# wall-clock figures measure the load, the CPU-time ones the work per token.
+# FLOPs per token (bench/README.md): 6 N + 12 L T C, N = 12 L C^2 + V C the weights of the
+# matmuls (the tied head counted once), the second term the attention's q k^T and p v.
+# The PyTorch side is skipped, with a note, when /usr/bin/python3 cannot import torch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=${BUILD_DIR:-build}
+REPS=${REPS:-3}
+SECONDS_PER_RUN=${SECONDS_PER_RUN:-2}
+bench="$BUILD_DIR/bench/ouro_bench"
+[ -x "$bench" ] || { echo "run_gpt: $bench not built (make build)" >&2; exit 1; }
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+/usr/bin/python3 - "$bench" "$REPS" "$SECONDS_PER_RUN" <<'PY'
+import json, os, statistics, subprocess, sys
+
+bench, reps, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+have_torch = subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode == 0
+peer = os.path.join("bench", "gpt_torch.py")
+V, T, C, L = 256, 128, 128, 4
+N = 12 * L * C * C + V * C
+FLOPS_PER_TOKEN = 6 * N + 12 * L * T * C
+rates = {}  # (mode, who, threads) -> [(wall rate, cpu rate) per rep]
+
+def add(key, rate, cpu_rate):
+    rates.setdefault(key, []).append((rate, cpu_rate))
+
+for rep in range(reps):
+    out = subprocess.run([bench, "--benchmark_filter=^gpt/", f"--benchmark_min_time={seconds}",
+                          "--benchmark_format=json"], capture_output=True, text=True, check=True).stdout
+    for b in json.loads(out)["benchmarks"]:
+        parts = b["run_name"].split("/")
+        threads = int(next(p for p in parts if p.startswith("threads:")).split(":")[1])
+        mode, who = (parts[2], "ouro") if parts[1] == "ouro" else (parts[1], "")
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        items = b["items_per_second"] * b["real_time"] * scale
+        add((mode, who, threads), b["items_per_second"], items / (b["cpu_time"] * scale))
+    if have_torch:
+        for mode in ("train", "generate", "generate-cached"):
+            for threads in (1, 2):
+                r = json.loads(subprocess.run(["/usr/bin/python3", peer, mode, str(threads), str(seconds)],
+                                              capture_output=True, text=True, check=True).stdout)
+                add((mode, "pytorch", threads), r["tokens_per_second"], r["tokens_per_cpu_second"])
+
+def median(key, i):
+    return statistics.median(r[i] for r in rates[key])
+
+def mfu(key, threads, reference, i):
+    """Median over repetitions of (model FLOP/s) / (GEMM FLOP/s of the same repetition)."""
+    return statistics.median(run[i] * FLOPS_PER_TOKEN / ref[i]
+                             for run, ref in zip(rates[key], rates[(reference, "", threads)]))
+
+print(f"FLOPs per token: 6 N + 12 L T C = 6 * {N:,} + {12 * L * T * C:,} = {FLOPS_PER_TOKEN:,}")
+for threads in (1, 2):
+    print(f"GEMM 1024^3 at {threads} thread(s): cblas_sgemm {median(('sgemm', '', threads), 0) / 1e9:6.1f} GFLOP/s "
+          f"({median(('sgemm', '', threads), 1) / 1e9:6.1f} per CPU-second), ouro gemm "
+          f"{median(('ouro-gemm', '', threads), 0) / 1e9:6.1f} GFLOP/s ({median(('ouro-gemm', '', threads), 1) / 1e9:6.1f} per CPU-second)")
+print(f"{'mode':<16} {'framework':<9} {'threads':>7} {'tokens/s':>10} {'per CPU-s':>10}   "
+      f"{'MFU vs sgemm':>12} {'(CPU-s)':>8}   {'MFU vs ouro gemm':>16} {'(CPU-s)':>8}")
+best = {}
+for (mode, who, threads) in sorted(k for k in rates if k[1]):
+    key = (mode, who, threads)
+    wall, cpu = median(key, 0), median(key, 1)
+    best[(mode, who)] = max(best.get((mode, who), 0), wall)
+    line = f"{mode:<16} {who:<9} {threads:>7} {wall:>10,.0f} {cpu:>10,.0f}"
+    if mode == "train":
+        line += (f"   {mfu(key, threads, 'sgemm', 0):>12.0%} {mfu(key, threads, 'sgemm', 1):>8.0%}"
+                 f"   {mfu(key, threads, 'ouro-gemm', 0):>16.0%} {mfu(key, threads, 'ouro-gemm', 1):>8.0%}")
+    print(line)
+if have_torch:
+    for mode in ("train", "generate", "generate-cached"):
+        print(f"{mode}: ouro best / pytorch best = {best[(mode, 'ouro')] / best[(mode, 'pytorch')]:.2f}x")
+else:
+    print("pytorch: skipped (/usr/bin/python3 cannot import torch)")
+
+def peak_mib(command):
+    env = dict(os.environ, OURO_NUM_THREADS="1", OMP_NUM_THREADS="1")
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(child.pid, 0)
+    return usage.ru_maxrss / 1024  # Linux reports KiB
+
+print("peak resident memory (ru_maxrss of a separate process, 1 thread):")
+rows = [("ouro", [bench, "--benchmark_filter=^gpt/ouro/train/threads:1/", "--benchmark_min_time=1"],
+         [bench, "--benchmark_filter=^no-such-case$"])]
+if have_torch:
+    rows.append(("pytorch", ["/usr/bin/python3", peer, "train", "1", "1"], ["/usr/bin/python3", "-c", "import torch"]))
+for who, train, idle in rows:
+    total, start = peak_mib(train), peak_mib(idle)
+    print(f"  {who:<8} training {total:8.1f} MiB   start-up only {start:8.1f} MiB   training's share {total - start:8.1f} MiB")
+PY
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
