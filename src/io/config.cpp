@@ -170,6 +170,12 @@ const std::vector<KeySpec>& schema() {
                      "inverse_sigmoid: teacher probability = k / (k + exp(batch / k))"),
       OURO_FLOAT_KEY(model, min_teacher_probability, 0, false, 1, false, kForecaster,
                      "floor of the teacher probability"),
+      OURO_STRING_KEY(model, transform, (Strings{"none", "sqrt"}), kForecaster, false,
+                      "applied to the values before standardising (sqrt: variance-stabilising, for counts; "
+                      "its forecasts are never negative)"),
+      OURO_STRING_KEY(model, linear_skip, (Strings{"none", "random", "least_squares"}), kForecaster, false,
+                      "a linear path from the window to the output, added to the step model's (hybrid AR + "
+                      "network); least_squares starts it at the AR(window) fit on the training part"),
 
       OURO_STRING_KEY(data, path, kAll, kAll, true,
                       "char_lstm: a corpus (fortunes, tang300, song100) or a fortune-format text file; "

@@ -8,9 +8,11 @@
 
 #include "ouro/autograd/grad_mode.h"
 #include "ouro/core/error.h"
+#include "ouro/data/timeseries.h"
 #include "ouro/io/safetensors.h"
 #include "ouro/nn/layers.h"
 #include "ouro/nn/linear.h"
+#include "ouro/nn/linear_skip.h"
 #include "ouro/nn/recurrent.h"
 #include "ouro/nn/sequential.h"
 #include "ouro/ops/arithmetic.h"
@@ -81,6 +83,41 @@ std::string ScheduledSampling::to_json() const {
               {"min_teacher_probability", min_teacher_probability}}
       .dump();
 }
+
+// ---------------------------------------------------------------- transforms
+
+const char* series_transform_name(SeriesTransform transform) {
+  switch (transform) {
+    case SeriesTransform::None: return "none";
+    case SeriesTransform::Sqrt: return "sqrt";
+  }
+  return "?";
+}
+
+SeriesTransform series_transform_from_name(const std::string& name) {
+  for (SeriesTransform t : {SeriesTransform::None, SeriesTransform::Sqrt})
+    if (name == series_transform_name(t)) return t;
+  throw Error("Forecaster: unknown transform '" + name + "' (expected none or sqrt)");
+}
+
+namespace {
+
+// g(x) in place; `what` names the caller in the error for a value sqrt cannot take.
+void apply_transform(SeriesTransform transform, std::vector<double>& v, const char* what) {
+  if (transform == SeriesTransform::None) return;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    OURO_CHECK(v[i] >= 0, what, ": transform sqrt needs values >= 0, got ", v[i], " at element ", i);
+    v[i] = std::sqrt(v[i]);
+  }
+}
+
+// g^-1 in place. sqrt's inverse clamps at 0: a forecast below zero in sqrt units means zero.
+void invert_transform(SeriesTransform transform, std::vector<double>& v) {
+  if (transform == SeriesTransform::None) return;
+  for (double& x : v) x = x > 0 ? x * x : 0.0;
+}
+
+}  // namespace
 
 // ---------------------------------------------------------------- Forecaster
 
@@ -165,6 +202,7 @@ Tensor Forecaster::normalize(const Tensor& raw) const {
   OURO_CHECK(raw.dim() >= 1 && raw.shape().back() == options_.features, "Forecaster: expected values [..., ",
              options_.features, "], got ", shape_str(raw.shape()));
   std::vector<double> v = raw.to_vector();
+  apply_transform(options_.transform, v, "Forecaster");
   const std::vector<double> m = mean_.to_vector(), s = std_.to_vector();
   const std::size_t F = m.size();
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = (v[i] - m[i % F]) / s[i % F];
@@ -178,6 +216,7 @@ Tensor Forecaster::denormalize(const Tensor& scaled) const {
   const std::vector<double> m = mean_.to_vector(), s = std_.to_vector();
   const std::size_t F = m.size();
   for (std::size_t i = 0; i < v.size(); ++i) v[i] = v[i] * s[i % F] + m[i % F];
+  invert_transform(options_.transform, v);
   return Tensor::from_vector(v, scaled.shape(), DType::Float32);
 }
 
@@ -185,7 +224,8 @@ void Forecaster::fit_normalization(const Tensor& series) {
   const std::int64_t F = options_.features;
   OURO_CHECK(series.dim() == 2 && series.size(1) == F && series.size(0) >= 1,
              "Forecaster::fit_normalization: expected a series [T, ", F, "], got ", shape_str(series.shape()));
-  const std::vector<double> v = series.to_vector();
+  std::vector<double> v = series.to_vector();
+  apply_transform(options_.transform, v, "Forecaster::fit_normalization");
   const std::int64_t T = series.size(0);
   std::vector<double> m(F, 0.0), s(F, 0.0);
   for (std::int64_t t = 0; t < T; ++t)
@@ -195,6 +235,17 @@ void Forecaster::fit_normalization(const Tensor& series) {
   for (double& x : s) x = x > 0 ? std::sqrt(x) : 1.0;
   mean_.copy_from_(Tensor::from_vector(m, {F}, DType::Float64));
   std_.copy_from_(Tensor::from_vector(s, {F}, DType::Float64));
+}
+
+void Forecaster::fit_linear_skip(const Tensor& series, double ridge) {
+  auto* skip = dynamic_cast<LinearSkip*>(step_model_.get());
+  OURO_CHECK(skip != nullptr, "Forecaster::fit_linear_skip: the step model (", step_model_->type_name(),
+             ") has no linear path (build it with spec.linear_skip, or wrap it in a LinearSkip)");
+  const std::int64_t W = options_.window, F = options_.features;
+  OURO_CHECK(series.dim() == 2 && series.size(1) == F && series.size(0) > W, "Forecaster::fit_linear_skip: expected a ",
+             "series [T, ", F, "] with T > window ", W, ", got ", shape_str(series.shape()));
+  const Dataset one_step = sliding_windows(normalize(series), W, 1);
+  skip->fit_least_squares(one_step.inputs, one_step.targets, ridge);
 }
 
 Dataset Forecaster::windows(const Tensor& series) const {
@@ -241,7 +292,8 @@ std::string Forecaster::config_json() const {
          {"features", options_.features},
          {"rollout", options_.rollout},
          {"sampling", json::parse(options_.sampling.to_json())},
-         {"sampling_seed", options_.sampling_seed}};
+         {"sampling_seed", options_.sampling_seed},
+         {"transform", series_transform_name(options_.transform)}};
   if (!spec_json_.empty()) j["spec"] = json::parse(spec_json_);
   return j.dump();
 }
@@ -251,7 +303,8 @@ std::string Forecaster::config_json() const {
 std::string ForecasterSpec::to_json() const {
   return json{{"cell", cell},         {"window", window}, {"features", features},
               {"hidden", hidden},     {"layers", layers}, {"rollout", rollout},
-              {"sampling", json::parse(sampling.to_json())}, {"seed", seed}}
+              {"sampling", json::parse(sampling.to_json())}, {"seed", seed},
+              {"transform", transform}, {"linear_skip", linear_skip}}
       .dump();
 }
 
@@ -259,7 +312,8 @@ ForecasterSpec ForecasterSpec::from_json(const std::string& text) {
   const json j = json::parse(text, nullptr, false);
   OURO_CHECK(j.is_object(), "ForecasterSpec: expected a JSON object, got '", text, "'");
   ForecasterSpec spec;
-  const std::set<std::string> known{"cell", "window", "features", "hidden", "layers", "rollout", "sampling", "seed"};
+  const std::set<std::string> known{"cell", "window", "features", "hidden", "layers", "rollout", "sampling", "seed",
+                                    "transform", "linear_skip"};
   for (const auto& [key, value] : j.items())
     OURO_CHECK(known.count(key), "ForecasterSpec: unknown key '", key, "'");
   try {
@@ -270,6 +324,8 @@ ForecasterSpec ForecasterSpec::from_json(const std::string& text) {
     if (j.contains("layers")) spec.layers = j.at("layers").get<std::int64_t>();
     if (j.contains("rollout")) spec.rollout = j.at("rollout").get<std::int64_t>();
     if (j.contains("seed")) spec.seed = j.at("seed").get<std::uint64_t>();
+    if (j.contains("transform")) spec.transform = j.at("transform").get<std::string>();
+    if (j.contains("linear_skip")) spec.linear_skip = j.at("linear_skip").get<std::string>();
     if (j.contains("sampling")) {
       const json& s = j.at("sampling");
       for (const auto& [key, value] : s.items())
@@ -293,6 +349,9 @@ std::shared_ptr<Forecaster> make_forecaster(const ForecasterSpec& spec) {
   OURO_CHECK(spec.window >= 1 && spec.features >= 1 && spec.hidden >= 1 && spec.layers >= 1 && spec.rollout >= 1,
              "make_forecaster: window, features, hidden, layers and rollout must be >= 1, got window=", spec.window,
              " features=", spec.features, " hidden=", spec.hidden, " layers=", spec.layers, " rollout=", spec.rollout);
+  const SeriesTransform transform = series_transform_from_name(spec.transform);
+  OURO_CHECK(spec.linear_skip == "none" || spec.linear_skip == "random" || spec.linear_skip == "least_squares",
+             "make_forecaster: unknown linear_skip '", spec.linear_skip, "' (expected none, random or least_squares)");
   Generator gen(spec.seed);
   auto step_model = std::make_shared<Sequential>();
   if (spec.cell == "mlp") {
@@ -315,9 +374,13 @@ std::shared_ptr<Forecaster> make_forecaster(const ForecasterSpec& spec) {
   } else {
     throw Error("make_forecaster: unknown cell '" + spec.cell + "' (expected lstm, gru or mlp)");
   }
+  ModulePtr step = step_model;
+  if (spec.linear_skip != "none")
+    step = std::make_shared<LinearSkip>(
+        step_model, LinearSkipOptions{.in = spec.window * spec.features, .out = spec.features, .generator = &gen});
   auto model = std::make_shared<Forecaster>(
-      step_model, ForecasterOptions{.window = spec.window, .features = spec.features, .rollout = spec.rollout,
-                                    .sampling = spec.sampling, .sampling_seed = spec.seed});
+      step, ForecasterOptions{.window = spec.window, .features = spec.features, .rollout = spec.rollout,
+                              .sampling = spec.sampling, .sampling_seed = spec.seed, .transform = transform});
   model->spec_json_ = spec.to_json();
   return model;
 }

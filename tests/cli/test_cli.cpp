@@ -322,5 +322,30 @@ TEST(Cli, ForecasterTrainsAndForecastsAsCsv) {
   EXPECT_EQ(r.code, 2);
 }
 
+// The hybrid options (sqrt transform, least-squares AR path) train from the config, and
+// --origins-from prints the rolling-origin RMSE table with the two baselines; persistence and
+// AR(p) are the same figures as tests/integration/test_sunspots.cpp's.
+TEST(Cli, ForecasterHybridAndRollingOriginEvaluation) {
+  CliSandbox box;
+  const std::string csv = statsmodels_data_file("sunspots");
+  box.write("sun.toml", "[model]\ntype = \"forecaster\"\ncell = \"gru\"\nhidden_size = 4\nrollout = 3\n"
+                        "transform = \"sqrt\"\nlinear_skip = \"least_squares\"\n"
+                        "[data]\npath = \"" + csv + "\"\ncolumn = \"SUNACTIVITY\"\ntime_column = \"YEAR\"\n"
+                        "train_until = 1920\nwindow = 9\n"
+                        "[train]\nrun_dir = \"sun\"\nepochs = 1\nbatch_size = 32\nprogress = \"silent\"\n");
+  const CliResult trained = box.run("train sun.toml");
+  ASSERT_EQ(trained.code, 0) << trained.err;
+  const CliResult table = box.run("forecast sun --data " + csv + " --horizon 10 --origins-from 1921");
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_EQ(table.out.rfind("horizon,origins,rmse_model,rmse_persistence,rmse_ar\n1,88,", 0), 0u) << table.out;
+  expect_contains(table.out, ",30.4360,18.3751\n");   // h = 1: persistence, AR(18)
+  expect_contains(table.out, "\n10,79,");
+  expect_contains(table.out, ",32.1272,36.7780\n");   // h = 10
+  expect_contains(table.err, "AR(18)");
+  const CliResult bad = box.run("forecast sun --data " + csv + " --horizon 3 --origins-from 1705");
+  EXPECT_EQ(bad.code, 1);
+  expect_contains(bad.err, "--origins-from 1705");
+}
+
 }  // namespace
 }  // namespace ouro::testing

@@ -7,22 +7,45 @@
 // p chosen by AIC on the training years only (it picks p = 18).
 //
 // The bar is that the recurrent forecaster beats both baselines at every horizon.
-// It does NOT meet it, and this test says so rather than tune on the test years. What it
-// reached (RMSE, 1921-2008; printed by this test):
-//     horizon   persistence   AR(18)   GRU
-//        1         30.44      18.38    19.21   (AR better by 4.5%)
-//        5         91.04      35.95    35.45
-//       10         32.13      36.78    35.85   (persistence better: the ~11-year cycle)
-// The configuration (GRU 32 units, window 20, 10-step rollouts with inverse-sigmoid
-// scheduled sampling, Adam 5e-3) was fixed on a validation split inside the training years
-// (fit 1700-1880, validate 1881-1920, where it beat AR(8) and persistence at every horizon);
-// the epoch count is chosen by early stopping on that split. Variants tried afterwards and
-// also chosen on the validation split only (a GRU/LSTM x 8/16/32-unit grid plus a 5-seed
-// ensemble) did worse on the test years (21.5 / 47.7 / 47.3) and were dropped: the 31
-// validation windows from the quiet 1881-1920 cycles are a poor guide to the large cycles
-// of 1921-2008. So the assertions below are the comparisons the model wins — it beats
-// persistence at h = 1 and 5 and AR(p) at h = 5 and 10 — and guard them against regressions;
-// the two it loses are printed.
+// NEITHER model here meets it, and this test says so rather than tune on the test years.
+// RMSE, 1921-2008, printed by this test (seconds: ~6 at one thread):
+//     horizon   persistence   AR(18)   GRU     hybrid LSTM
+//        1         30.44      18.38    19.21   15.44
+//        5         91.04      35.95    35.45   37.63
+//       10         32.13      36.78    35.85   37.94
+// Each model wins some comparisons and the assertions guard exactly those; no model beats
+// persistence at h = 10 (with the ~11-year cycle, the value ten years earlier is a strong
+// forecast in 1921-2008, stronger than AR(p), which it never is over the training years).
+//
+// GRU: 32 units, window 20, 10-step rollouts with inverse-sigmoid scheduled sampling, Adam
+// 5e-3, fixed on a validation split inside the training years (fit 1700-1880, validate
+// 1881-1920) with the epoch count chosen by early stopping there.
+//
+// Hybrid LSTM (the second attempt): the well-known ingredients for sunspots, each a library
+// option — the square-root transform (ForecasterSpec::transform = "sqrt": variance-stabilising
+// for counts, and its inverse keeps forecasts >= 0); a linear AR path from the window added to
+// the recurrent output and started at its least-squares fit (linear_skip = "least_squares", a
+// Zhang-2003 / LSTNet-style hybrid); training on the closed-loop loss over the whole 10-year
+// horizon (free running); and the average of 5 seeds. Every choice was made by blocked
+// forward-chaining cross-validation inside the training years (examples/sunspots_selection.cpp
+// reproduces it): three folds validate 1811-1850, 1851-1885 and 1886-1920, each with the model,
+// AR(p) and persistence fitted on the years before it; the score is the worst over h = 1, 5, 10
+// of the pooled model RMSE over the better baseline's. One-at-a-time then grid search over
+// transform (sqrt 0.97 vs none 1.00), linear path (least squares 0.96, random 1.13, none 1.19),
+// training (free-running 10-step rollouts 0.96, inverse sigmoid 0.96, one-step teacher forcing
+// 1.03), window (6, 8-13, 15, 20, 22, 30: best 9), epochs (10-200: 15-20 best, more overfits),
+// cell (LSTM / GRU alike), hidden (8, 16, 32 alike), lr, batch; it chose LSTM, 8 units,
+// window 9, 20 epochs of Adam 3e-3, batch 32: score 0.92, beating AR(p) and persistence at
+// every horizon on the validation folds (h = 1, 5, 10: 14.09 / 24.67 / 25.38 against AR's
+// 15.50 / 26.78 / 27.73). On the test years it wins h = 1 clearly but loses h = 5 and 10.
+// After that first look at the test years the design was changed once, and this is said
+// plainly: a fourth fold (1761-1800, the largest pre-1920 cycles after small ones, like the
+// test period) and a window of at least one solar cycle (>= 11) were imposed; the CV then chose
+// a GRU of 8 units, window 11, 10 epochs, whose test figures (15.96 / 37.47 / 37.99) were no
+// better, so the first, untouched choice is the one tested here. Per-window instance
+// normalisation (RevIN) was also tried on the 4-fold CV and lost (0.96 vs 0.93), and a
+// minimax-over-folds criterion picks the same window-9 recipes: no configuration tried wins
+// every fold, and the 1761-1800 fold — the one most like the test years — is the one they lose.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -38,72 +61,13 @@ constexpr double kLastTrainingYear = 1920;
 constexpr std::int64_t kHorizons[] = {1, 5, 10};
 constexpr std::int64_t kMaxHorizon = 10;
 
-// Solves the symmetric positive definite system a x = b (n x n, row-major) by Gaussian
-// elimination with partial pivoting, in double.
-std::vector<double> solve(std::vector<double> a, std::vector<double> b) {
-  const std::size_t n = b.size();
-  for (std::size_t col = 0; col < n; ++col) {
-    std::size_t pivot = col;
-    for (std::size_t r = col + 1; r < n; ++r)
-      if (std::abs(a[r * n + col]) > std::abs(a[pivot * n + col])) pivot = r;
-    for (std::size_t c = 0; c < n; ++c) std::swap(a[col * n + c], a[pivot * n + c]);
-    std::swap(b[col], b[pivot]);
-    for (std::size_t r = col + 1; r < n; ++r) {
-      const double factor = a[r * n + col] / a[col * n + col];
-      for (std::size_t c = col; c < n; ++c) a[r * n + c] -= factor * a[col * n + c];
-      b[r] -= factor * b[col];
-    }
-  }
-  std::vector<double> x(n);
-  for (std::size_t i = n; i-- > 0;) {
-    double s = b[i];
-    for (std::size_t c = i + 1; c < n; ++c) s -= a[i * n + c] * x[c];
-    x[i] = s / a[i * n + i];
-  }
-  return x;
-}
-
-// AR(p) with intercept by least squares on y[first..] (targets y[t], t >= first, regressors
-// 1, y[t-1], ..., y[t-p]). Returns {coefficients (intercept first), residual mean square}.
-std::pair<std::vector<double>, double> fit_ar(const std::vector<double>& y, std::size_t p, std::size_t first) {
-  const std::size_t k = p + 1;
-  std::vector<double> xtx(k * k, 0.0), xty(k, 0.0);
-  auto regressor = [&](std::size_t t, std::size_t j) { return j == 0 ? 1.0 : y[t - j]; };
-  for (std::size_t t = first; t < y.size(); ++t)
-    for (std::size_t i = 0; i < k; ++i) {
-      xty[i] += regressor(t, i) * y[t];
-      for (std::size_t j = 0; j < k; ++j) xtx[i * k + j] += regressor(t, i) * regressor(t, j);
-    }
-  const std::vector<double> c = solve(xtx, xty);
-  double sse = 0;
-  for (std::size_t t = first; t < y.size(); ++t) {
-    double f = c[0];
-    for (std::size_t j = 1; j <= p; ++j) f += c[j] * y[t - j];
-    sse += (y[t] - f) * (y[t] - f);
-  }
-  return {c, sse / static_cast<double>(y.size() - first)};
-}
-
-// The order minimising AIC = n log(sigma^2) + 2 (p + 1), every p fitted on the same targets
-// (t >= max_p) so the criteria compare like with like.
-std::size_t choose_ar_order(const std::vector<double>& y, std::size_t max_p) {
-  std::size_t best = 1;
-  double best_aic = INFINITY;
-  for (std::size_t p = 1; p <= max_p; ++p) {
-    const double n = static_cast<double>(y.size() - max_p);
-    const double aic = n * std::log(fit_ar(y, p, max_p).second) + 2.0 * static_cast<double>(p + 1);
-    if (aic < best_aic) best_aic = aic, best = p;
-  }
-  return best;
-}
-
 double rmse(const std::vector<double>& errors) {
   double s = 0;
   for (double e : errors) s += e * e;
   return std::sqrt(s / static_cast<double>(errors.size()));
 }
 
-TEST(Sunspots, RecurrentForecasterAgainstPersistenceAndAutoregression) {
+TEST(Sunspots, RecurrentForecastersAgainstPersistenceAndAutoregression) {
   const TimeSeries series = load_statsmodels_series("sunspots");
   const std::vector<double>& y = series.values;
   const TimeSeries train = series.between(series.time.front(), kLastTrainingYear);
@@ -111,8 +75,8 @@ TEST(Sunspots, RecurrentForecasterAgainstPersistenceAndAutoregression) {
   ASSERT_EQ(n_train, 221u);  // 1700..1920; the test years are 1921..2008
 
   // AR(p) on the training years.
-  const std::size_t p = choose_ar_order(train.values, 20);
-  const std::vector<double> ar = fit_ar(train.values, p, p).first;
+  const std::size_t p = AutoRegression::choose_order_aic(train.values, 20);
+  const AutoRegression ar = AutoRegression::fit(train.values, p);
 
   // The recurrent forecaster: a GRU of 32 units over a window of 20 years, trained on
   // 10-step rollouts with inverse-sigmoid scheduled sampling. Its training length is chosen
@@ -176,33 +140,67 @@ TEST(Sunspots, RecurrentForecasterAgainstPersistenceAndAutoregression) {
   const Tensor histories = Tensor::from_vector(contexts, {static_cast<std::int64_t>(origins), W, 1});
   const Tensor forecasts = model->forecast(histories, kMaxHorizon);
 
+  // The hybrid LSTM (see the header for how its recipe was chosen): 5 seeds, each trained on
+  // every training window for 20 epochs, their raw-unit forecasts averaged.
+  constexpr std::int64_t kHybridWindow = 9, kSeeds = 5;
+  std::vector<double> hybrid(origins * kMaxHorizon, 0.0);
+  {
+    std::vector<double> hybrid_contexts;
+    for (std::size_t o = first_origin; o < first_origin + origins; ++o)
+      hybrid_contexts.insert(hybrid_contexts.end(), y.begin() + static_cast<std::ptrdiff_t>(o + 1 - kHybridWindow),
+                             y.begin() + static_cast<std::ptrdiff_t>(o + 1));
+    const Tensor hybrid_histories =
+        Tensor::from_vector(hybrid_contexts, {static_cast<std::int64_t>(origins), kHybridWindow, 1});
+    for (std::int64_t s = 0; s < kSeeds; ++s) {
+      const ForecasterSpec spec{.cell = "lstm", .window = kHybridWindow, .hidden = 8, .rollout = kMaxHorizon,
+                                .sampling = {.schedule = SamplingSchedule::FreeRunning},
+                                .seed = kSeed + static_cast<std::uint64_t>(s), .transform = "sqrt",
+                                .linear_skip = "least_squares"};
+      auto member = make_forecaster(spec);
+      member->fit_normalization(train_values);
+      member->fit_linear_skip(train_values);
+      manual_seed(spec.seed);
+      Trainer trainer(member);
+      trainer.compile(
+          {.optimizer = [](std::vector<Tensor> ps) { return std::make_shared<Adam>(ps, AdamOptions{.lr = 3e-3}); },
+           .loss = "mse"});
+      trainer.fit(member->windows(train_values),
+                  FitOptions{.epochs = 20, .batch_size = 32, .seed = spec.seed, .verbose = Verbosity::Silent,
+                             .generators = {{"forecaster.sampling", &member->sampling_generator()}}});
+      const std::vector<double> f = member->forecast(hybrid_histories, kMaxHorizon).to_vector();
+      for (std::size_t i = 0; i < f.size(); ++i) hybrid[i] += f[i] / static_cast<double>(kSeeds);
+    }
+  }
+
   std::printf("sunspots: trained on 1700-1920 (%zu years); AR order by AIC on those years: p = %zu\n", n_train, p);
   std::printf("RMSE over rolling origins in 1921-2008, forecasting closed-loop:\n");
-  std::printf("  horizon  origins  persistence   AR(%zu)     GRU\n", p);
+  std::printf("  horizon  origins  persistence   AR(%zu)     GRU   hybrid LSTM\n", p);
   for (std::int64_t h : kHorizons) {
-    std::vector<double> persistence, autoregression, recurrent;
+    std::vector<double> persistence, autoregression, recurrent, hybrid_errors;
     for (std::size_t i = 0; i < origins; ++i) {
       const std::size_t o = first_origin + i;
       if (o + static_cast<std::size_t>(h) >= n) break;
       const double truth = y[o + h];
       persistence.push_back(y[o] - truth);
-      std::vector<double> path(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(o + 1));
-      for (std::int64_t step = 0; step < h; ++step) {
-        double f = ar[0];
-        for (std::size_t j = 1; j <= p; ++j) f += ar[j] * path[path.size() - j];
-        path.push_back(f);
-      }
-      autoregression.push_back(path.back() - truth);
+      const std::vector<double> history(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(o + 1));
+      autoregression.push_back(ar.forecast(history, static_cast<std::size_t>(h)).back() - truth);
       recurrent.push_back(forecasts.at({static_cast<std::int64_t>(i), h - 1, 0}) - truth);
+      hybrid_errors.push_back(hybrid[i * kMaxHorizon + static_cast<std::size_t>(h - 1)] - truth);
     }
-    const double r_persistence = rmse(persistence), r_ar = rmse(autoregression), r_rnn = rmse(recurrent);
-    std::printf("  %7lld  %7zu  %11.2f  %8.2f  %7.2f\n", static_cast<long long>(h), recurrent.size(), r_persistence,
-                r_ar, r_rnn);
+    const double r_persistence = rmse(persistence), r_ar = rmse(autoregression), r_rnn = rmse(recurrent),
+                 r_hybrid = rmse(hybrid_errors);
+    std::printf("  %7lld  %7zu  %11.2f  %8.2f  %7.2f  %11.2f\n", static_cast<long long>(h), recurrent.size(),
+                r_persistence, r_ar, r_rnn, r_hybrid);
+    // The comparisons each model wins (see the header), guarded against regressions.
     if (h <= 5) {
-      EXPECT_LT(r_rnn, r_persistence) << "horizon " << h;
+      EXPECT_LT(r_rnn, r_persistence) << "GRU, horizon " << h;
+      EXPECT_LT(r_hybrid, r_persistence) << "hybrid, horizon " << h;
     }
     if (h >= 5) {
-      EXPECT_LT(r_rnn, r_ar) << "horizon " << h;
+      EXPECT_LT(r_rnn, r_ar) << "GRU, horizon " << h;
+    }
+    if (h == 1) {
+      EXPECT_LT(r_hybrid, r_ar) << "hybrid, horizon " << h;
     }
   }
 }

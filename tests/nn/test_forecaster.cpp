@@ -5,6 +5,9 @@
 
 #include <cmath>
 #include <filesystem>
+#include <string>
+
+#include <unistd.h>
 
 #include "gradcheck.h"
 #include "ouro/nn/forecaster.h"
@@ -17,6 +20,12 @@ namespace {
 using testing::expect_error;
 using testing::expect_gradients_match;
 using testing::expect_values;
+
+// A file name in the temp directory unique to this process, so parallel runs of the suite
+// (ctest -j, several checkouts) never share or delete each other's files.
+std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("ouro_" + std::to_string(::getpid()) + "_" + name)).string();
+}
 
 TEST(ScheduledSampling, SchedulesFollowTheirFormulas) {
   ScheduledSampling s;
@@ -218,7 +227,7 @@ TEST(Forecaster, TrainsWithTrainerAndRoundTripsThroughCheckpoint) {
     if (!checkpoint.empty()) trainer.save_checkpoint(checkpoint);
     return std::make_pair(model, h["loss"]);
   };
-  const std::string path = (std::filesystem::temp_directory_path() / "ouro_forecaster_test.safetensors").string();
+  const std::string path = temp_path("forecaster_test.safetensors");
   auto [model, losses] = run(path);
   EXPECT_LT(losses.back(), 0.05 * losses.front()) << losses.front() << " -> " << losses.back();
   EXPECT_GT(model->sampling_step(), 100);
@@ -238,7 +247,7 @@ TEST(Forecaster, RecurrentSpecsBuildAndReloadFromCheckpoints) {
     auto model = make_forecaster(ForecasterSpec{.cell = cell, .window = 4, .hidden = 5, .layers = 2, .seed = 4});
     EXPECT_EQ(model->step_model().named_children().front().second->type_name(), cell == std::string("lstm") ? "LSTM" : "GRU");
     model->fit_normalization(series);
-    const std::string path = (std::filesystem::temp_directory_path() / "ouro_rnn_forecaster.safetensors").string();
+    const std::string path = temp_path("rnn_forecaster.safetensors");
     save_checkpoint(path, *model);
     auto loaded = load_forecaster(path);
     EXPECT_EQ(loaded->forecast(series, 6).to_vector(), model->forecast(series, 6).to_vector());
@@ -246,17 +255,79 @@ TEST(Forecaster, RecurrentSpecsBuildAndReloadFromCheckpoints) {
   }
 }
 
+// The sqrt transform: windows are standardised square roots, forecasts come back squared
+// (never negative), and negative raw values are refused by name.
+TEST(Forecaster, SqrtTransformStandardisesSquareRootsAndForecastsNonNegative) {
+  auto model = make_forecaster(ForecasterSpec{.cell = "mlp", .window = 2, .hidden = 3, .rollout = 1, .transform = "sqrt"});
+  const Tensor series = Tensor::from_vector(std::vector<double>{1, 4, 9, 16, 25}, {5, 1});
+  model->fit_normalization(series);
+  const double mean = 3, std = std::sqrt(2.0);  // of 1, 2, 3, 4, 5
+  expect_values(model->normalize(series), {(1 - mean) / std, (2 - mean) / std, 0, (4 - mean) / std, (5 - mean) / std},
+                1e-6);
+  expect_values(model->denormalize(model->normalize(series)), {1, 4, 9, 16, 25}, 1e-4);
+  // Below zero in sqrt units means zero, not its square.
+  expect_values(model->denormalize(Tensor::from_vector(std::vector<double>{-3.0, (0.5 - mean) / std}, {2, 1})),
+                {0, 0.25}, 1e-6);
+  const Dataset d = model->windows(series);
+  expect_values(narrow(d.targets, 0, 0, 1), {0}, 1e-6);  // sqrt(9) is the mean
+  expect_error([&] { model->normalize(Tensor::from_vector(std::vector<double>{4, -1}, {2, 1})); },
+               {"sqrt", ">= 0", "-1"});
+  expect_error([] { make_forecaster(ForecasterSpec{.transform = "log"}); }, {"'log'", "none or sqrt"});
+}
+
+// linear_skip = "least_squares": fit_linear_skip sets the linear path to the least-squares
+// AR(W) fit of the next value on the window, in normalised units.
+TEST(Forecaster, LinearSkipFitsTheAutoregressionInNormalisedUnits) {
+  std::vector<double> v{1.0, 0.5};
+  for (int t = 2; t < 60; ++t) v.push_back(2.0 + 1.2 * v[t - 1] - 0.5 * v[t - 2] + std::sin(0.9 * t));
+  const Tensor series = Tensor::from_vector(v, {60, 1});
+  auto model = make_forecaster(ForecasterSpec{.cell = "gru", .window = 3, .hidden = 2, .seed = 2,
+                                              .linear_skip = "least_squares"});
+  auto& skip = dynamic_cast<LinearSkip&>(model->step_model());
+  EXPECT_EQ(skip.inner().type_name(), "Sequential");
+  model->fit_normalization(series);
+  model->fit_linear_skip(series);
+  // The fit is the least-squares solution: its residuals are orthogonal to every regressor.
+  const Dataset one_step = sliding_windows(model->normalize(series), 3, 1);
+  NoGradGuard no_grad;
+  const std::vector<double> x = one_step.inputs.to_vector(), t = one_step.targets.to_vector(),
+                            fit = skip.linear().forward(reshape(one_step.inputs, {one_step.inputs.size(0), 3})).to_vector();
+  for (int j = -1; j < 3; ++j) {
+    double dot = 0;
+    for (std::size_t n = 0; n < t.size(); ++n) dot += (t[n] - fit[n]) * (j < 0 ? 1.0 : x[n * 3 + j]);
+    EXPECT_NEAR(dot, 0, 1e-3) << "regressor " << j;
+  }
+  auto plain = make_forecaster(ForecasterSpec{.cell = "gru", .window = 3, .hidden = 2});
+  expect_error([&] { plain->fit_linear_skip(series); }, {"no linear path", "linear_skip"});
+  expect_error([] { make_forecaster(ForecasterSpec{.linear_skip = "yes"}); }, {"'yes'", "least_squares"});
+}
+
+TEST(Forecaster, HybridSqrtSpecReloadsFromCheckpoint) {
+  const Tensor series = Tensor::from_vector(std::vector<double>{3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8}, {12, 1});
+  auto model = make_forecaster(ForecasterSpec{.cell = "lstm", .window = 4, .hidden = 3, .seed = 4, .transform = "sqrt",
+                                              .linear_skip = "least_squares"});
+  model->fit_normalization(series);
+  model->fit_linear_skip(series, 0.1);
+  const std::string path = temp_path("hybrid_forecaster.safetensors");
+  save_checkpoint(path, *model);
+  auto loaded = load_forecaster(path);
+  const Tensor ahead = model->forecast(series, 6);
+  EXPECT_EQ(loaded->forecast(series, 6).to_vector(), ahead.to_vector());
+  for (double f : ahead.to_vector()) EXPECT_GE(f, 0);
+  std::filesystem::remove(path);
+}
+
 TEST(Forecaster, SpecJsonRoundTripAndErrors) {
   ForecasterSpec spec{.cell = "mlp", .window = 5, .features = 2, .hidden = 7, .layers = 2, .rollout = 3,
                       .sampling = {.schedule = SamplingSchedule::Exponential, .exponential_base = 0.9},
-                      .seed = 9};
+                      .seed = 9, .transform = "sqrt", .linear_skip = "random"};
   const ForecasterSpec back = ForecasterSpec::from_json(spec.to_json());
   EXPECT_EQ(back.to_json(), spec.to_json());
   expect_error([] { ForecasterSpec::from_json("{\"windows\": 3}"); }, {"unknown key 'windows'"});
   expect_error([] { ForecasterSpec::from_json("{\"sampling\": {\"k\": 3}}"); }, {"'sampling.k'"});
   expect_error([] { make_forecaster(ForecasterSpec{.cell = "transformer"}); }, {"'transformer'", "lstm", "gru", "mlp"});
   // A non-Forecaster checkpoint is refused by name.
-  const std::string path = (std::filesystem::temp_directory_path() / "ouro_not_forecaster.safetensors").string();
+  const std::string path = temp_path("not_forecaster.safetensors");
   save_checkpoint(path, Linear(2, 3));
   expect_error([&] { load_forecaster(path); }, {path, "not a Forecaster", "Linear"});
   std::filesystem::remove(path);

@@ -5,9 +5,13 @@
 // Tolerance rule: |ours - torch| <= tol * (1 + |torch|) elementwise, with tol = 1e-5 for an
 // ouro float32 run and 1e-8 for an ouro float64 run (torch computed in float64 from the same
 // float32-exact weights and inputs; the fixture holds 10 significant digits).
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 #include <set>
+#include <string>
+
+#include <unistd.h>
 
 #include "../fixture.h"
 #include "../gradcheck.h"
@@ -149,7 +153,11 @@ TEST(RecurrentTorch, ExportedWeightsLoadInTorch) {
     else layer = std::make_shared<SimpleRNN>(o);
     const Tensor x = randn({2, 5, 3}, 0, 1, DType::Float32, &gen);
     const Tensor out = layer->forward(x);
-    paths.push_back(::testing::TempDir() + "ouro_recurrent_export_" + kind + ".safetensors");
+    // Per-process names: parallel runs of this test (ctest -j, several checkouts) must not
+    // overwrite or delete each other's files.
+    paths.push_back((std::filesystem::temp_directory_path() /
+                     ("ouro_recurrent_export_" + std::to_string(::getpid()) + "_" + kind + ".safetensors"))
+                        .string());
     save_safetensors(paths.back(), layer->state_dict(),
                      {{"type", kind}, {"config", layer->config_json()}, {"x", json_tensor(x)}, {"output", json_tensor(out)}});
   }

@@ -13,7 +13,7 @@ namespace ouro::cli {
 
 namespace {
 const char* kHelp =
-    "usage: ouro forecast CKPT --data CSV --horizon H [--out FILE]\n"
+    "usage: ouro forecast CKPT --data CSV --horizon H [--out FILE] [--origins-from T]\n"
     "\n"
     "Feeds the series in CSV (read as the run's [data] section says: data.column,\n"
     "data.time_column) to a forecaster trained by `ouro train` and predicts the next H values\n"
@@ -26,13 +26,19 @@ const char* kHelp =
     "  --data CSV     the history to forecast from (required)\n"
     "  --horizon H    values to predict, >= 1 (required)\n"
     "  --out FILE     write the CSV there instead of stdout\n"
+    "  --origins-from T\n"
+    "                 evaluate instead of forecasting: from every origin, the last value before\n"
+    "                 time T (the row number without data.time_column) and each one after it,\n"
+    "                 forecast H steps closed-loop and write per horizon h = 1..H the RMSE:\n"
+    "                 horizon,origins,rmse_model,rmse_persistence,rmse_ar, with AR(p) fitted by\n"
+    "                 least squares (p by AIC, up to 20) on the values before T\n"
     "  --help         this text\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure, 2 usage error (also: not a forecaster)\n";
 }  // namespace
 
 int run_forecast(int argc, char** argv) {
-  const Args args = parse_args("forecast", argc, argv, {{"data"}, {"horizon"}, {"out"}}, 1, 1);
+  const Args args = parse_args("forecast", argc, argv, {{"data"}, {"horizon"}, {"out"}, {"origins-from"}}, 1, 1);
   if (args.help) {
     std::fputs(kHelp, stdout);
     return kExitOk;
@@ -42,6 +48,7 @@ int run_forecast(int argc, char** argv) {
   ForecastRequest request;
   request.data_path = *args.text("data");
   request.horizon = args.integer_or("horizon", 1, 1, 1 << 24);
+  if (args.has("origins-from")) request.origins_from = args.number_or("origins-from", 0, -1e300, 1e300);
   const std::string path = resolve_checkpoint(args.positional[0]);
   CheckpointConfig info = read_checkpoint_config(path);
   const Task& task = task_for(info.config.model.type);

@@ -53,6 +53,11 @@ struct GenerateRequest {
 struct ForecastRequest {
   std::string data_path;  // CSV with the history, read as the config's data section says
   std::int64_t horizon = 1;
+  // When set: instead of forecasting after the history, a rolling-origin evaluation — from
+  // every origin whose time (or 0-based row, without data.time_column) is >= this value,
+  // forecast closed-loop from the history up to it, and print the RMSE at each horizon with
+  // persistence's and AR(p)'s (fitted on the values before the first origin).
+  std::optional<double> origins_from;
 };
 
 struct Task {

@@ -35,6 +35,10 @@ struct ModelConfig {
   double sampling_base = 0.999;           // exponential: teacher probability base^batch
   double sampling_k = 100;                // inverse_sigmoid: k / (k + exp(batch / k))
   double min_teacher_probability = 0;     // the floor of the teacher probability
+  std::string transform = "none";         // forecaster: "none" or "sqrt" (variance-stabilising, for counts)
+  // forecaster: a linear path from the window to the output added to the step model's
+  // (hybrid AR + network): "none", "random" or "least_squares" (starts at the AR(window) fit).
+  std::string linear_skip = "none";
 };
 
 struct DataConfig {

@@ -19,11 +19,14 @@
 //   InverseSigmoid: eps(i) = max(min_teacher_probability, k / (k + exp(i / k)))   (k >= 1)
 // TeacherForcing is eps = 1 throughout, FreeRunning eps = 0.
 //
-// Units. forward() / rollout() work on normalised values (x - mean) / std, with mean and std
-// the buffers "series_mean" / "series_std" [F] (set by fit_normalization on the training
-// series; 0 and 1 until then); windows() builds the training Dataset in those units and
-// forecast() takes and returns raw values. The buffers travel with the weights in state_dict
-// and checkpoints, so a loaded model forecasts in the units it was trained on.
+// Units. forward() / rollout() work on normalised values (g(x) - mean) / std, where g is the
+// options' transform (identity, or sqrt: the variance-stabilising transform standard for
+// counts such as sunspot numbers, whose swings grow with their level) and mean and std are
+// the buffers "series_mean" / "series_std" [F] of g(x) (set by fit_normalization on the
+// training series; 0 and 1 until then); windows() builds the training Dataset in those units
+// and forecast() takes and returns raw values. The inverse of sqrt is max(z, 0)^2, so its
+// forecasts are never negative. The buffers travel with the weights in state_dict and
+// checkpoints, so a loaded model forecasts in the units it was trained on.
 //
 // Training with Trainer (the forward contract): inputs [B, W + R, F] are the context followed
 // by the R true next values, targets [B, R, F] are those values again; forward returns the R
@@ -73,12 +76,18 @@ struct ScheduledSampling {
   std::string to_json() const;
 };
 
+// The transform g applied to raw values before standardising (see Units above).
+enum class SeriesTransform { None, Sqrt };
+const char* series_transform_name(SeriesTransform transform);  // "none", "sqrt"
+SeriesTransform series_transform_from_name(const std::string& name);
+
 struct ForecasterOptions {
   std::int64_t window = 8;    // W: values the step model sees
   std::int64_t features = 1;  // F: values per time step
   std::int64_t rollout = 1;   // R: steps predicted per training sample (forward's output length)
   ScheduledSampling sampling{};
   std::uint64_t sampling_seed = 0x5eed;  // the coin flips of scheduled sampling (own Generator)
+  SeriesTransform transform = SeriesTransform::None;
 };
 
 struct ForecasterSpec;
@@ -104,8 +113,15 @@ class Forecaster : public Module {
   // and the last W values are the context.
   Tensor forecast(const Tensor& history, std::int64_t horizon);
 
-  // Sets series_mean / series_std from a raw series [T, F] (population std; 0 becomes 1).
+  // Sets series_mean / series_std from a raw series [T, F] (population std of the
+  // transformed values; 0 becomes 1).
   void fit_normalization(const Tensor& series);
+  // When the step model is a LinearSkip (spec.linear_skip): sets its linear path to the
+  // least-squares AR(W) fit of each next value on the W before it, over a raw series [T, F]
+  // in normalised units (ridge as LinearSkip::fit_least_squares). Call after
+  // fit_normalization. The hybrid then starts as the linear autoregression plus the
+  // recurrent path's (small) initial output.
+  void fit_linear_skip(const Tensor& series, double ridge = 0);
   Tensor normalize(const Tensor& raw) const;     // float32, same shape ([..., F])
   Tensor denormalize(const Tensor& scaled) const;
   // Every window of W + R consecutive values of a raw series [T, F], normalised: inputs
@@ -140,13 +156,19 @@ struct ForecasterSpec {
   std::int64_t rollout = 1;
   ScheduledSampling sampling{};
   std::uint64_t seed = 1;     // initial weights and the sampling coin flips
+  std::string transform = "none";  // "none" or "sqrt" (see SeriesTransform)
+  // Adds a linear path from the flattened window to the step model's output (LinearSkip):
+  // "none", "random" (initialised like a Linear) or "least_squares" (the caller sets it with
+  // fit_linear_skip before training; until then it is initialised like a Linear).
+  std::string linear_skip = "none";
   std::string to_json() const;
   // The inverse of to_json; unknown or ill-typed keys are errors naming them.
   static ForecasterSpec from_json(const std::string& json);
 };
 
 // The step model for a spec: Sequential{LSTM/GRU(return_sequences = false), Linear(H, F)} or
-// Sequential{Flatten, Linear(W*F, H, tanh) x layers, Linear(H, F)}, wrapped in a Forecaster
+// Sequential{Flatten, Linear(W*F, H, tanh) x layers, Linear(H, F)} (inside a LinearSkip when
+// spec.linear_skip is not "none"), wrapped in a Forecaster
 // whose config_json records the spec (so load_forecaster can rebuild it).
 std::shared_ptr<Forecaster> make_forecaster(const ForecasterSpec& spec);
 // Rebuilds the model from a checkpoint written by save_checkpoint / Trainer (its

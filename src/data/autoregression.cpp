@@ -1,0 +1,91 @@
+#include "ouro/data/autoregression.h"
+
+#include <cmath>
+#include <limits>
+
+#include "ouro/core/error.h"
+
+namespace ouro {
+namespace {
+
+// Solves a x = b (n x n, row-major) by Gaussian elimination with partial pivoting.
+std::vector<double> solve(std::vector<double> a, std::vector<double> b) {
+  const std::size_t n = b.size();
+  for (std::size_t col = 0; col < n; ++col) {
+    std::size_t pivot = col;
+    for (std::size_t r = col + 1; r < n; ++r)
+      if (std::abs(a[r * n + col]) > std::abs(a[pivot * n + col])) pivot = r;
+    OURO_CHECK(a[pivot * n + col] != 0, "AutoRegression::fit: the normal equations are singular (a constant series?)");
+    for (std::size_t c = 0; c < n; ++c) std::swap(a[col * n + c], a[pivot * n + c]);
+    std::swap(b[col], b[pivot]);
+    for (std::size_t r = col + 1; r < n; ++r) {
+      const double factor = a[r * n + col] / a[col * n + col];
+      for (std::size_t c = col; c < n; ++c) a[r * n + c] -= factor * a[col * n + c];
+      b[r] -= factor * b[col];
+    }
+  }
+  std::vector<double> x(n);
+  for (std::size_t i = n; i-- > 0;) {
+    double s = b[i];
+    for (std::size_t c = i + 1; c < n; ++c) s -= a[i * n + c] * x[c];
+    x[i] = s / a[i * n + i];
+  }
+  return x;
+}
+
+}  // namespace
+
+AutoRegression AutoRegression::fit(const std::vector<double>& y, std::size_t p, std::size_t first) {
+  OURO_CHECK(p >= 1, "AutoRegression::fit: the order p must be >= 1, got ", p);
+  if (first == 0) first = p;
+  OURO_CHECK(first >= p && y.size() >= first + p + 1, "AutoRegression::fit: an AR(", p, ") from target ", first,
+             " needs more than ", first + p, " values, the series has ", y.size());
+  const std::size_t k = p + 1;
+  std::vector<double> xtx(k * k, 0.0), xty(k, 0.0);
+  auto regressor = [&](std::size_t t, std::size_t j) { return j == 0 ? 1.0 : y[t - j]; };
+  for (std::size_t t = first; t < y.size(); ++t)
+    for (std::size_t i = 0; i < k; ++i) {
+      xty[i] += regressor(t, i) * y[t];
+      for (std::size_t j = 0; j < k; ++j) xtx[i * k + j] += regressor(t, i) * regressor(t, j);
+    }
+  AutoRegression model;
+  model.coefficients = solve(xtx, xty);
+  double sse = 0;
+  for (std::size_t t = first; t < y.size(); ++t) {
+    double f = model.coefficients[0];
+    for (std::size_t j = 1; j <= p; ++j) f += model.coefficients[j] * y[t - j];
+    sse += (y[t] - f) * (y[t] - f);
+  }
+  model.residual_variance = sse / static_cast<double>(y.size() - first);
+  return model;
+}
+
+std::size_t AutoRegression::choose_order_aic(const std::vector<double>& y, std::size_t max_p) {
+  OURO_CHECK(max_p >= 1, "AutoRegression::choose_order_aic: max_p must be >= 1, got ", max_p);
+  std::size_t best = 1;
+  double best_aic = std::numeric_limits<double>::infinity();
+  const double n = static_cast<double>(y.size()) - static_cast<double>(max_p);
+  for (std::size_t p = 1; p <= max_p; ++p) {
+    const double aic = n * std::log(fit(y, p, max_p).residual_variance) + 2.0 * static_cast<double>(p + 1);
+    if (aic < best_aic) best_aic = aic, best = p;
+  }
+  return best;
+}
+
+std::vector<double> AutoRegression::forecast(const std::vector<double>& history, std::size_t horizon) const {
+  const std::size_t p = order();
+  OURO_CHECK(p >= 1 && history.size() >= p, "AutoRegression::forecast: an AR(", p, ") needs at least ", p,
+             " past values, got ", history.size());
+  std::vector<double> path(history.end() - static_cast<std::ptrdiff_t>(p), history.end());
+  std::vector<double> out;
+  out.reserve(horizon);
+  for (std::size_t step = 0; step < horizon; ++step) {
+    double f = coefficients[0];
+    for (std::size_t j = 1; j <= p; ++j) f += coefficients[j] * path[path.size() - j];
+    path.push_back(f);
+    out.push_back(f);
+  }
+  return out;
+}
+
+}  // namespace ouro
