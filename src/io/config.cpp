@@ -145,15 +145,20 @@ const Strings kForecaster{"forecaster"};
 const Strings kMlp{"mlp"};
 const Strings kCharLstmMlp{"char_lstm", "mlp"};
 const Strings kForecasterMlp{"forecaster", "mlp"};
-const Strings kModelTypes{"char_lstm", "forecaster", "mlp"};
+const Strings kModelTypes{"char_lstm", "forecaster", "mlp", "gpt"};
+const Strings kGpt{"gpt"};
+const Strings kRecurrentMlp{"char_lstm", "forecaster", "mlp"};
+const Strings kCharLstmMlpGpt{"char_lstm", "mlp", "gpt"};
+const Strings kCharLstmGpt{"char_lstm", "gpt"};
 
 const std::vector<KeySpec>& schema() {
   static const std::vector<KeySpec> keys = {
       OURO_STRING_KEY(model, type, kModelTypes, kAll, true, "the model to train"),
       OURO_INT_KEY(model, embedding_dim, 1, 65536, kCharLstm, "size of each character's embedding"),
-      OURO_INT_KEY(model, hidden_size, 1, 65536, kAll, "units per recurrent (mlp: hidden) layer"),
-      OURO_INT_KEY(model, num_layers, 1, 64, kAll, "stacked recurrent (mlp: hidden) layers"),
-      OURO_FLOAT_KEY(model, dropout, 0, false, 1, true, kCharLstmMlp, "dropout between layers in training"),
+      OURO_INT_KEY(model, hidden_size, 1, 65536, kRecurrentMlp, "units per recurrent (mlp: hidden) layer"),
+      OURO_INT_KEY(model, num_layers, 1, 64, kAll, "stacked recurrent (mlp: hidden; gpt: transformer) layers"),
+      OURO_FLOAT_KEY(model, dropout, 0, false, 1, true, kCharLstmMlpGpt,
+                     "dropout between layers in training (gpt: embeddings, attention, residuals)"),
       OURO_STRING_KEY(model, cell, (Strings{"lstm", "gru", "mlp"}), kForecaster, false,
                       "the one-step model: a recurrent cell, or an mlp over the flattened window"),
       OURO_STRING_KEY(model, activation, (Strings{"tanh", "relu", "sigmoid", "gelu"}), kMlp, false,
@@ -176,13 +181,18 @@ const std::vector<KeySpec>& schema() {
       OURO_STRING_KEY(model, linear_skip, (Strings{"none", "random", "least_squares"}), kForecaster, false,
                       "a linear path from the window to the output, added to the step model's (hybrid AR + "
                       "network); least_squares starts it at the AR(window) fit on the training part"),
+      OURO_INT_KEY(model, context, 1, 1 << 20, kGpt, "tokens per training window (the learned positions)"),
+      OURO_INT_KEY(model, width, 1, 65536, kGpt, "model width d_model (a multiple of heads)"),
+      OURO_INT_KEY(model, heads, 1, 1024, kGpt, "attention heads per layer"),
+      OURO_BOOL_KEY(model, tied_head, kGpt, "the output head shares the token embedding"),
 
       OURO_STRING_KEY(data, path, kAll, kAll, true,
-                      "char_lstm: a corpus (fortunes, tang300, song100) or a fortune-format text file; "
+                      "char_lstm, gpt: a corpus (fortunes, tang300, song100) or a fortune-format text file; "
                       "forecaster, mlp: a CSV file"),
       OURO_INT_KEY(data, seq_len, 1, 1 << 20, kCharLstm, "characters per training window (the BPTT length)"),
       OURO_BOOL_KEY(data, stateful, kCharLstm, "carry the LSTM state across batches (truncated BPTT over streams)"),
-      OURO_INT_KEY(data, min_count, 1, kMaxInt, kCharLstm, "characters seen fewer times map to the unknown id"),
+      OURO_INT_KEY(data, min_count, 1, kMaxInt, kCharLstmGpt,
+                   "characters seen fewer times map to the unknown id (gpt: tokenizer = \"char\")"),
       OURO_STRING_KEY(data, column, kAll, kForecaster, false, "CSV column of the series (empty: the last)"),
       OURO_STRING_KEY(data, time_column, kAll, kForecaster, false, "CSV column of time stamps (empty: none)"),
       OURO_FLOAT_KEY(data, train_until, -kInf, false, kInf, false, kForecaster,
@@ -190,7 +200,14 @@ const std::vector<KeySpec>& schema() {
       OURO_INT_KEY(data, window, 1, 1 << 20, kForecaster, "past values the model sees per prediction"),
       OURO_BOOL_KEY(data, header, kForecasterMlp, "the CSV starts with a header line"),
       OURO_FLOAT_KEY(data, validation_fraction, 0, false, 1, true, kAll,
-                     "share held out for validation (series: the last part)"),
+                     "share held out for validation (series: the last part; text: entries by train.seed)"),
+      OURO_STRING_KEY(data, tokenizer, (Strings{"byte", "char", "bpe"}), kGpt, false,
+                      "text to tokens: bytes, characters, or BPE (from encoder/merges, else learned)"),
+      OURO_STRING_KEY(data, encoder, kAll, kGpt, false, "bpe: a GPT-2-format encoder.json (with merges)"),
+      OURO_STRING_KEY(data, merges, kAll, kGpt, false, "bpe: a GPT-2-format vocab.bpe (with encoder)"),
+      OURO_INT_KEY(data, vocab_size, 257, 1 << 24, kGpt, "bpe without files: the vocabulary learned from the training split"),
+      OURO_STRING_KEY(data, exclude_files, kAll, kGpt, false,
+                      "comma-separated corpus files (e.g. \"songs-poems\") left out of training; validation unchanged"),
 
       OURO_STRING_KEY(optim, name, (Strings{"sgd", "adam", "adamw", "rmsprop", "adagrad"}), kAll, false,
                       "optimizer"),
@@ -229,6 +246,8 @@ const std::vector<KeySpec>& schema() {
                       "progress display on stdout"),
       OURO_FLOAT_KEY(train, max_seconds, 0, false, kInf, false, kAll,
                      "stop after the step that passes this wall time, with a checkpoint (0: no limit)"),
+      OURO_INT_KEY(train, eval_every, 0, kMaxInt, kGpt,
+                   "steps between validations over the whole split, in bits per byte (0: at the end only)"),
   };
   return keys;
 }

@@ -11,7 +11,7 @@ mkdir -p "$work"
 grep -q "parameters:" "$work/inspect.txt"
 type=$(sed -n 's/^type = "\(.*\)"/\1/p' "$work/run/config.toml" | head -n 1)
 case "$type" in
-  char_lstm) "$ouro" generate "$work/run" --prompt "The " --max-tokens 20 --seed 1 ;;
+  char_lstm|gpt) "$ouro" generate "$work/run" --prompt "The " --max-tokens 20 --seed 1 ;;
   forecaster)
     data=$(sed -n 's/^path = "\(.*\)"/\1/p' "$work/run/config.toml" | head -n 1)
     "$ouro" forecast "$work/run" --data "$data" --horizon 3 ;;

@@ -11,15 +11,22 @@ namespace ouro::cli {
 namespace {
 const char* kHelp =
     "usage: ouro eval CKPT --data PATH [--batch-size N]\n"
+    "       ouro eval CKPT --validation\n"
     "\n"
     "Rebuilds the model of a checkpoint written by `ouro train` (its config is stored in it),\n"
     "loads the weights and prints the loss and metrics over all of PATH, read the way the\n"
-    "run's [data] section says (a corpus for char_lstm, a CSV for forecaster and mlp).\n"
+    "run's [data] section says (a corpus for char_lstm and gpt, a CSV for forecaster and mlp).\n"
+    "Text models also print bits per byte (cross-entropy per UTF-8 byte of the text scored), the\n"
+    "unit in which character and token models compare.\n"
+    "With --validation (char_lstm, gpt), the model is scored on its run's own validation split:\n"
+    "the entries of data.path held out by data.validation_fraction and train.seed -- the same\n"
+    "text for every run of the same corpus, fraction and seed.\n"
     "\n"
     "CKPT: a checkpoint file, or a run directory (its newest checkpoint).\n"
     "\n"
     "options:\n"
-    "  --data PATH       the data to evaluate on (required)\n"
+    "  --data PATH       the data to evaluate on\n"
+    "  --validation      the run's validation split instead (text models)\n"
     "  --batch-size N    samples per batch (default: the run's train.batch_size)\n"
     "  --help            this text\n"
     "\n"
@@ -27,16 +34,30 @@ const char* kHelp =
 }  // namespace
 
 int run_eval(int argc, char** argv) {
-  const Args args = parse_args("eval", argc, argv, {{"data"}, {"batch-size"}}, 1, 1);
+  const Args args = parse_args("eval", argc, argv, {{"data"}, {"batch-size"}, {"validation", false}}, 1, 1);
   if (args.help) {
     std::fputs(kHelp, stdout);
     return kExitOk;
   }
-  if (!args.has("data")) throw UsageError("ouro eval: --data PATH is required (see ouro eval --help)");
+  if (!args.has("data") && !args.has("validation"))
+    throw UsageError("ouro eval: --data PATH is required (or --validation: the run's own validation split; see "
+                     "ouro eval --help)");
+  if (args.has("data") && args.has("validation"))
+    throw UsageError("ouro eval: give --data PATH or --validation, not both");
   const std::string path = resolve_checkpoint(args.positional[0]);
   CheckpointConfig info = read_checkpoint_config(path);
   const std::int64_t batch_size = args.integer_or("batch-size", info.config.train.batch_size, 1, 1 << 24);
   const Task& task = task_for(info.config.model.type);
+  if (args.has("validation")) {
+    if (task.validation_report == nullptr)
+      throw UsageError("ouro eval --validation: model.type = \"" + info.config.model.type +
+                       "\" has no validation split of a text corpus (char_lstm and gpt do); use --data PATH");
+    TaskModel model = load_trained_model(path, info);
+    std::printf("validation split of %s (validation_fraction %g, seed %lld)\n", info.config.data.path.c_str(),
+                info.config.data.validation_fraction, static_cast<long long>(info.config.train.seed));
+    for (const auto& [key, value] : task.validation_report(info.config, model)) std::printf("%s: %.6g\n", key.c_str(), value);
+    return kExitOk;
+  }
   TaskModel model = load_trained_model(path, info);
   const Dataset data = task.evaluation_data(info.config, model, *args.text("data"));
 

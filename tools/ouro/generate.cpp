@@ -10,19 +10,24 @@ namespace ouro::cli {
 
 namespace {
 const char* kHelp =
-    "usage: ouro generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P] [--seed S]\n"
+    "usage: ouro generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
+    "                          [--repetition-penalty R] [--stop TEXT ...] [--seed S]\n"
     "\n"
-    "Continues TEXT with a text model trained by `ouro train` (model.type = \"char_lstm\"),\n"
-    "streaming the sampled characters to stdout as they are produced.\n"
+    "Continues TEXT with a text model trained by `ouro train` (model.type = \"char_lstm\" or\n"
+    "\"gpt\"), streaming the sampled text to stdout as it is produced. A gpt model decodes with\n"
+    "a KV cache: each new token costs one step.\n"
     "\n"
     "CKPT: a checkpoint file, or a run directory (its newest checkpoint).\n"
     "\n"
     "options:\n"
     "  --prompt TEXT       the start of the text (default: empty; the model starts fresh)\n"
-    "  --max-tokens N      tokens (characters) to sample (default 200)\n"
+    "  --max-tokens N      tokens to sample (characters for char_lstm; default 200)\n"
     "  --temperature T     >= 0; lower is more conservative, 0 always takes the likeliest (default 1.0)\n"
     "  --top-k K           sample among the K likeliest tokens only (default 0: all)\n"
     "  --top-p P           in (0, 1]: sample among the likeliest tokens whose mass reaches P (default 1)\n"
+    "  --repetition-penalty R  > 0: divides the logits of tokens already in the text (CTRL's\n"
+    "                      penalty; 1: off, the default; gpt only)\n"
+    "  --stop TEXT         end before the first occurrence of TEXT (repeatable; gpt only)\n"
     "  --seed S            sampling seed; the same seed gives the same text (default 0)\n"
     "  --help              this text\n"
     "\n"
@@ -31,7 +36,9 @@ const char* kHelp =
 
 int run_generate(int argc, char** argv) {
   const Args args = parse_args("generate", argc, argv,
-                               {{"prompt"}, {"max-tokens"}, {"temperature"}, {"top-k"}, {"top-p"}, {"seed"}}, 1, 1);
+                               {{"prompt"}, {"max-tokens"}, {"temperature"}, {"top-k"}, {"top-p"}, {"seed"},
+                                {"repetition-penalty"}, {"stop", true, true}},
+                               1, 1);
   if (args.help) {
     std::fputs(kHelp, stdout);
     return kExitOk;
@@ -43,12 +50,19 @@ int run_generate(int argc, char** argv) {
   request.top_p = args.number_or("top-p", 1.0, std::numeric_limits<double>::min(), 1);
   request.top_k = args.integer_or("top-k", 0, 0, std::int64_t{1} << 40);
   request.seed = static_cast<std::uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
+  request.repetition_penalty = args.number_or("repetition-penalty", 1.0, std::numeric_limits<double>::min(), 1e6);
+  request.stop = args.all("stop");
+  for (const std::string& stop : request.stop)
+    if (stop.empty()) throw UsageError("--stop: an empty stop sequence would end generation at once");
   const std::string path = resolve_checkpoint(args.positional[0]);
   CheckpointConfig info = read_checkpoint_config(path);
   const Task& task = task_for(info.config.model.type);
   if (task.generate == nullptr)
     throw UsageError("ouro generate: '" + path + "' holds a model.type = \"" + info.config.model.type +
-                     "\" model, which does not generate text (char_lstm does)");
+                     "\" model, which does not generate text (char_lstm and gpt do)");
+  if (info.config.model.type != "gpt" && (args.has("repetition-penalty") || args.has("stop")))
+    throw UsageError("ouro generate: --repetition-penalty and --stop are for gpt models, not model.type = \"" +
+                     info.config.model.type + "\"");
   TaskModel model = load_trained_model(path, info);
   task.generate(info.config, model, request, stdout);
   std::fputc('\n', stdout);

@@ -14,11 +14,13 @@ namespace ouro::cli {
 const Task& mlp_task();
 const Task& char_lstm_task();
 const Task& forecaster_task();
+const Task& gpt_task();
 
 const Task& task_for(const std::string& model_type) {
   if (model_type == "mlp") return mlp_task();
   if (model_type == "char_lstm") return char_lstm_task();
   if (model_type == "forecaster") return forecaster_task();
+  if (model_type == "gpt") return gpt_task();
   throw UsageError("model.type = \"" + model_type + "\" has no task");
 }
 

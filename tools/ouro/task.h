@@ -32,6 +32,9 @@ struct TaskModel {
   bool shuffle = true;
   bool drop_last = false;
   std::vector<CallbackPtr> callbacks;  // the task's own (e.g. a state reset each epoch)
+  // AdamW-style decay only on tensors of rank >= 2 (weight matrices, embeddings): the
+  // optimizer gets two parameter groups, the other one without weight decay.
+  bool decay_matrices_only = false;
   // After training: task-specific figures on the validation data, e.g. {"val_bits_per_char"}.
   std::function<std::map<std::string, double>()> final_report;
 };
@@ -48,6 +51,8 @@ struct GenerateRequest {
   std::int64_t top_k = 0;  // 0: sample from the whole distribution
   double top_p = 1.0;
   std::uint64_t seed = 0;
+  double repetition_penalty = 1.0;  // > 0; 1: off (gpt)
+  std::vector<std::string> stop;    // end before the first of these in the text (gpt)
 };
 
 struct ForecastRequest {
@@ -72,6 +77,9 @@ struct Task {
   // Optional figures `ouro eval` prints besides the loss and metrics (e.g. bits per character).
   std::map<std::string, double> (*extra_metrics)(const Config& config, TaskModel& model,
                                                  const std::string& path) = nullptr;
+  // Text models: figures on the run's own validation split (the held-out entries of its
+  // corpus), e.g. {"bits_per_byte"}, in the unit every text model shares.
+  std::map<std::string, double> (*validation_report)(const Config& config, TaskModel& model) = nullptr;
   // Text models: writes the prompt's continuation to `out` piece by piece as it is sampled.
   void (*generate)(const Config& config, const TaskModel& model, const GenerateRequest& request,
                    std::FILE* out) = nullptr;

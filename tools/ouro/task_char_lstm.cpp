@@ -10,6 +10,7 @@
 #include "ouro/generation/generate.h"
 #include "ouro/nn/char_lm.h"
 #include "ouro/train/char_lm_task.h"
+#include "ouro/train/token_lm_task.h"
 #include "task.h"
 
 namespace ouro::cli {
@@ -62,8 +63,10 @@ TaskModel prepare_training(const Config& config, TaskData& data) {
               config.data.path.c_str(), static_cast<long long>(prepared->train_entries), prepared->train_ids.size(),
               static_cast<long long>(prepared->validation_entries), static_cast<long long>(prepared->vocab.size()));
   if (prepared->validation_ids.size() >= 2)
-    out.final_report = [prepared, model]() -> std::map<std::string, double> {
-      return {{"val_bits_per_char", bits_per_char(*model, prepared->validation_ids)}};
+    out.final_report = [config, model]() -> std::map<std::string, double> {
+      const LmScore s = score_char_lm(*model, corpus_validation_text(config.data.path, config.data.validation_fraction,
+                                                                     static_cast<std::uint64_t>(config.train.seed)));
+      return {{"val_bits_per_char", s.bits_per_token()}, {"val_bits_per_byte", s.bits_per_byte()}};
     };
   return out;
 }
@@ -87,8 +90,22 @@ Dataset evaluation_data(const Config& config, const TaskModel& model, const std:
   return make_lm_windows(corpus_ids(model, path), config.data.seq_len);
 }
 
+// Bits per character and per UTF-8 byte of the text scored (the unit token models share).
+std::map<std::string, double> text_report(TaskModel& model, const std::string& text) {
+  const LmScore s = score_char_lm(char_lm(model), text);
+  return {{"bits_per_char", s.bits_per_token()},
+          {"bits_per_byte", s.bits_per_byte()},
+          {"chars_scored", static_cast<double>(s.tokens)},
+          {"bytes_scored", static_cast<double>(s.bytes)}};
+}
+
 std::map<std::string, double> extra_metrics(const Config&, TaskModel& model, const std::string& path) {
-  return {{"bits_per_char", bits_per_char(char_lm(model), corpus_ids(model, path))}};
+  return text_report(model, join_entries(load_text_corpus(path).entries));
+}
+
+std::map<std::string, double> validation_report(const Config& config, TaskModel& model) {
+  return text_report(model, corpus_validation_text(config.data.path, config.data.validation_fraction,
+                                                   static_cast<std::uint64_t>(config.train.seed)));
 }
 
 void generate(const Config&, const TaskModel& model, const GenerateRequest& request, std::FILE* out) {
@@ -113,6 +130,7 @@ const Task& char_lstm_task() {
                          .rebuild = rebuild,
                          .evaluation_data = evaluation_data,
                          .extra_metrics = extra_metrics,
+                         .validation_report = validation_report,
                          .generate = generate};
   return task;
 }

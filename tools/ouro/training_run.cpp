@@ -20,22 +20,37 @@
 namespace ouro::cli {
 namespace {
 
-std::shared_ptr<Optimizer> make_optimizer(const OptimConfig& o, std::vector<Tensor> params) {
+// One group of every parameter, or (decay_matrices_only) matrices and embeddings with the
+// configured weight decay and vectors (biases, LayerNorm gains) without: decaying a gain
+// towards zero only fights the normalisation it scales.
+std::vector<ParamGroup> parameter_groups(std::vector<Tensor> params, bool decay_matrices_only) {
+  if (!decay_matrices_only) return {ParamGroup{.params = std::move(params)}};
+  ParamGroup matrices, vectors;
+  for (Tensor& p : params) (p.dim() >= 2 ? matrices : vectors).params.push_back(std::move(p));
+  vectors.weight_decay = 0.0;
+  std::vector<ParamGroup> groups;
+  for (ParamGroup* g : {&matrices, &vectors})
+    if (!g->params.empty()) groups.push_back(std::move(*g));
+  return groups;
+}
+
+std::shared_ptr<Optimizer> make_optimizer(const OptimConfig& o, std::vector<Tensor> params, bool decay_matrices_only) {
+  std::vector<ParamGroup> groups = parameter_groups(std::move(params), decay_matrices_only);
   if (o.name == "sgd")
-    return std::make_shared<SGD>(std::move(params),
+    return std::make_shared<SGD>(std::move(groups),
                                  SGDOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay});
   if (o.name == "adam")
-    return std::make_shared<Adam>(std::move(params), AdamOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
+    return std::make_shared<Adam>(std::move(groups), AdamOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
                                                                  .eps = o.eps, .weight_decay = o.weight_decay});
   if (o.name == "adamw")
-    return std::make_shared<AdamW>(std::move(params), AdamWOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
+    return std::make_shared<AdamW>(std::move(groups), AdamWOptions{.lr = o.lr, .beta1 = o.beta1, .beta2 = o.beta2,
                                                                    .eps = o.eps, .weight_decay = o.weight_decay});
   if (o.name == "rmsprop")
-    return std::make_shared<RMSProp>(std::move(params), RMSPropOptions{.lr = o.lr, .eps = o.eps,
+    return std::make_shared<RMSProp>(std::move(groups), RMSPropOptions{.lr = o.lr, .eps = o.eps,
                                                                        .weight_decay = o.weight_decay,
                                                                        .momentum = o.momentum});
   if (o.name == "adagrad")
-    return std::make_shared<Adagrad>(std::move(params),
+    return std::make_shared<Adagrad>(std::move(groups),
                                      AdagradOptions{.lr = o.lr, .weight_decay = o.weight_decay, .eps = o.eps});
   throw UsageError("optim.name = \"" + o.name + "\" is not an optimizer");
 }
@@ -116,7 +131,10 @@ int run_training(const Config& config, const std::string& resume_from) {
   Trainer trainer(task.model);
   CompileOptions compile;
   const OptimConfig optim = config.optim;
-  compile.optimizer = [optim](std::vector<Tensor> params) { return make_optimizer(optim, std::move(params)); };
+  const bool decay_matrices_only = task.decay_matrices_only;
+  compile.optimizer = [optim, decay_matrices_only](std::vector<Tensor> params) {
+    return make_optimizer(optim, std::move(params), decay_matrices_only);
+  };
   compile.loss = task.loss;
   for (const std::string& m : task.metrics) compile.metrics.emplace_back(m);
   trainer.compile(std::move(compile));

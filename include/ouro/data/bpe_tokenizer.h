@@ -40,6 +40,7 @@ class BpeTokenizer {
   std::int64_t vocab_size() const { return static_cast<std::int64_t>(id_to_symbol_.size()); }
   const std::string& symbol(std::int64_t id) const { return id_to_symbol_.at(static_cast<std::size_t>(id)); }
   std::size_t merge_count() const { return merges_.size(); }
+  const std::vector<std::pair<std::string, std::string>>& merges() const { return merges_; }  // rank order
 
   // GPT-2's pre-tokenisation of `text` into pieces (byte ranges, in order, covering it all).
   static std::vector<std::string_view> pre_tokenize(std::string_view text);

@@ -20,7 +20,7 @@ class ConfigError : public Error {
 };
 
 struct ModelConfig {
-  std::string type{};               // "char_lstm", "forecaster" or "mlp" (required)
+  std::string type{};               // "char_lstm", "forecaster", "mlp" or "gpt" (required)
   std::int64_t embedding_dim = 64;  // char_lstm: size of each character's embedding
   std::int64_t hidden_size = 128;   // units per recurrent layer (mlp, forecaster "mlp" cell: per hidden layer)
   std::int64_t num_layers = 1;      // stacked recurrent layers (mlp: hidden layers)
@@ -39,6 +39,11 @@ struct ModelConfig {
   // forecaster: a linear path from the window to the output added to the step model's
   // (hybrid AR + network): "none", "random" or "least_squares" (starts at the AR(window) fit).
   std::string linear_skip = "none";
+  // gpt: the decoder's shape (num_layers: blocks; dropout: on embeddings, attention, residuals).
+  std::int64_t context = 128;  // tokens per training window, and the learned positions
+  std::int64_t width = 128;    // d_model, a multiple of heads
+  std::int64_t heads = 4;
+  bool tied_head = true;       // the output head is the token embedding, transposed
 };
 
 struct DataConfig {
@@ -54,6 +59,13 @@ struct DataConfig {
   std::int64_t window = 16;           // forecaster: past values fed to the model per prediction
   bool header = true;                 // mlp, forecaster: the CSV starts with a header line
   double validation_fraction = 0.05;  // held out for validation (the last part for series)
+  // gpt: how text becomes tokens: "byte", "char" or "bpe" (from encoder/merges, or learned
+  // from the training split with vocab_size tokens).
+  std::string tokenizer = "bpe";
+  std::string encoder{};              // gpt, bpe: GPT-2-format encoder.json (with merges)
+  std::string merges{};               // gpt, bpe: GPT-2-format vocab.bpe (with encoder)
+  std::int64_t vocab_size = 4096;     // gpt, bpe without files: tokens to learn
+  std::string exclude_files{};        // gpt: comma-separated corpus files left out of training
 };
 
 struct OptimConfig {
@@ -89,6 +101,7 @@ struct TrainConfig {
   std::int64_t keep_checkpoints = 3;   // newest checkpoints kept in run_dir/checkpoints
   std::string progress = "auto";       // "auto", "bar", "lines", "silent"
   double max_seconds = 0;              // stop after the step that passes this wall time (0: no limit)
+  std::int64_t eval_every = 0;         // gpt: steps between validations of the whole split (0: at the end only)
 };
 
 struct Config {
