@@ -103,13 +103,23 @@ const std::vector<std::string>& english_fortune_files() {
 }
 
 TextCorpus load_text_corpus(const std::string& name_or_path, const std::string& directory,
-                            FortuneReadOptions options) {
+                            FortuneReadOptions options, const std::vector<std::string>& exclude) {
   OURO_CHECK(!name_or_path.empty(), "text corpus: empty name (expected fortunes, tang300, song100 or a file path)");
   TextCorpus corpus;
   corpus.name = name_or_path;
   std::vector<std::string> names;
   if (name_or_path == "fortunes") names = english_fortune_files();
   else if (name_or_path == "tang300" || name_or_path == "song100") names = {name_or_path};
+  for (const std::string& excluded : exclude) {
+    OURO_CHECK(names.size() > 1, "text corpus '", name_or_path, "': cannot exclude '", excluded,
+               "': only the named corpus fortunes is made of several files");
+    const auto it = std::find(names.begin(), names.end(), excluded);
+    std::string listed;
+    for (const std::string& n : names) listed += (listed.empty() ? "" : ", ") + n;
+    OURO_CHECK(it != names.end(), "text corpus '", name_or_path, "': cannot exclude '", excluded,
+               "': it is not one of its files (", listed, ")");
+    names.erase(it);
+  }
   if (names.empty()) {
     OURO_CHECK(file_exists(name_or_path), "text corpus: '", name_or_path,
                "' is neither a corpus name (fortunes, tang300, song100) nor a readable file");

@@ -147,6 +147,7 @@ const Strings kCharLstmMlp{"char_lstm", "mlp"};
 const Strings kForecasterMlp{"forecaster", "mlp"};
 const Strings kModelTypes{"char_lstm", "forecaster", "mlp", "gpt"};
 const Strings kGpt{"gpt"};
+const Strings kGptCharLstm{"gpt", "char_lstm"};
 const Strings kRecurrentMlp{"char_lstm", "forecaster", "mlp"};
 const Strings kCharLstmMlpGpt{"char_lstm", "mlp", "gpt"};
 const Strings kCharLstmGpt{"char_lstm", "gpt"};
@@ -206,7 +207,7 @@ const std::vector<KeySpec>& schema() {
       OURO_STRING_KEY(data, encoder, kAll, kGpt, false, "bpe: a GPT-2-format encoder.json (with merges)"),
       OURO_STRING_KEY(data, merges, kAll, kGpt, false, "bpe: a GPT-2-format vocab.bpe (with encoder)"),
       OURO_INT_KEY(data, vocab_size, 257, 1 << 24, kGpt, "bpe without files: the vocabulary learned from the training split"),
-      OURO_STRING_KEY(data, exclude_files, kAll, kGpt, false,
+      OURO_STRING_KEY(data, exclude_files, kAll, kGptCharLstm, false,
                       "comma-separated corpus files (e.g. \"songs-poems\") left out of training; validation unchanged"),
 
       OURO_STRING_KEY(optim, name, (Strings{"sgd", "adam", "adamw", "rmsprop", "adagrad"}), kAll, false,
@@ -248,6 +249,20 @@ const std::vector<KeySpec>& schema() {
                      "stop after the step that passes this wall time, with a checkpoint (0: no limit)"),
       OURO_INT_KEY(train, eval_every, 0, kMaxInt, kGpt,
                    "steps between validations over the whole split, in bits per byte (0: at the end only)"),
+
+      OURO_STRING_KEY(finetune, init_from, kAll, kAll, false,
+                      "ouro finetune: the base checkpoint or run directory (--from overrides it)"),
+      OURO_STRING_KEY(finetune, mode, (Strings{"full", "freeze", "lora"}), kAll, false,
+                      "ouro finetune: train every weight, the unfrozen ones, or LoRA adapters only"),
+      OURO_STRING_KEY(finetune, freeze, kAll, kAll, false,
+                      "freeze: parameter-name globs to freeze, comma-separated (\"*\": all)"),
+      OURO_STRING_KEY(finetune, unfreeze, kAll, kAll, false,
+                      "freeze: globs made trainable again after freezing (e.g. \"h.3.*,ln_f.*\")"),
+      OURO_INT_KEY(finetune, lora_rank, 1, 65536, kAll, "lora: adapter rank r"),
+      OURO_FLOAT_KEY(finetune, lora_alpha, 0, true, kInf, false, kAll, "lora: scale alpha (the update is alpha/r B A x)"),
+      OURO_FLOAT_KEY(finetune, lora_dropout, 0, false, 1, true, kAll, "lora: dropout on the adapter's input"),
+      OURO_STRING_KEY(finetune, lora_targets, kAll, kAll, false,
+                      "lora: Linear layers adapted, by name or path glob, comma-separated (e.g. \"c_attn,c_proj,c_fc\")"),
   };
   return keys;
 }
@@ -258,7 +273,7 @@ const std::vector<KeySpec>& schema() {
 #undef OURO_STRING_KEY
 
 const std::vector<std::string>& section_names() {
-  static const std::vector<std::string> names = {"model", "data", "optim", "schedule", "train"};
+  static const std::vector<std::string> names = {"model", "data", "optim", "schedule", "train", "finetune"};
   return names;
 }
 
@@ -414,6 +429,21 @@ std::string closest_name(const std::string& name, const std::vector<std::string>
   return best;
 }
 
+std::vector<std::string> split_config_list(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(start, end - start);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
+    start = end + 1;
+  }
+  return out;
+}
+
 std::vector<std::string> config_keys() {
   std::vector<std::string> out;
   for (const KeySpec& s : schema()) out.push_back(s.dotted());
@@ -524,6 +554,8 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 std::string config_to_toml(const Config& config) {
   std::string out;
   for (const std::string& section : section_names()) {
+    // A training config has no [finetune] section; keep its file free of one.
+    if (section == "finetune" && config.finetune.mode.empty()) continue;
     std::string body;
     for (const KeySpec& s : schema()) {
       if (s.section != section || !applies(s, config.model.type)) continue;

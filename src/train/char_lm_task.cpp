@@ -14,14 +14,14 @@
 namespace ouro {
 
 CharLMData prepare_char_lm_data(const CharLMDataOptions& options) {
-  const TextCorpus corpus = load_text_corpus(options.corpus, options.directory);
+  const TextCorpus corpus = load_text_corpus(options.corpus, options.directory, {}, options.exclude);
   const TextSplit split = split_entries(corpus.entries, options.validation_fraction, options.split_seed);
   CharLMData data;
   data.options = options;
   data.train_entries = static_cast<std::int64_t>(split.train.size());
   data.validation_entries = static_cast<std::int64_t>(split.validation.size());
   const std::string train_text = join_entries(split.train);
-  data.vocab = CharVocab::build(train_text, options.vocab);
+  data.vocab = options.fixed_vocab ? *options.fixed_vocab : CharVocab::build(train_text, options.vocab);
   data.train_ids = data.vocab.encode(train_text);
   data.validation_ids = data.vocab.encode(join_entries(split.validation));
   data.train = options.stateful ? make_lm_streams(data.train_ids, options.batch_size, options.window)

@@ -10,8 +10,8 @@ namespace ouro::cli {
 
 namespace {
 const char* kHelp =
-    "usage: ouro eval CKPT --data PATH [--batch-size N]\n"
-    "       ouro eval CKPT --validation\n"
+    "usage: ouro eval CKPT --data PATH [--batch-size N] [--adapter FILE]\n"
+    "       ouro eval CKPT --validation [--adapter FILE]\n"
     "\n"
     "Rebuilds the model of a checkpoint written by `ouro train` (its config is stored in it),\n"
     "loads the weights and prints the loss and metrics over all of PATH, read the way the\n"
@@ -28,13 +28,14 @@ const char* kHelp =
     "  --data PATH       the data to evaluate on\n"
     "  --validation      the run's validation split instead (text models)\n"
     "  --batch-size N    samples per batch (default: the run's train.batch_size)\n"
+    "  --adapter FILE    a LoRA adapter of `ouro finetune` applied (unmerged) to CKPT\n"
     "  --help            this text\n"
     "\n"
     "exit codes: 0 success, 1 runtime failure (unreadable checkpoint or data), 2 usage error\n";
 }  // namespace
 
 int run_eval(int argc, char** argv) {
-  const Args args = parse_args("eval", argc, argv, {{"data"}, {"batch-size"}, {"validation", false}}, 1, 1);
+  const Args args = parse_args("eval", argc, argv, {{"data"}, {"batch-size"}, {"validation", false}, {"adapter"}}, 1, 1);
   if (args.help) {
     std::fputs(kHelp, stdout);
     return kExitOk;
@@ -52,13 +53,13 @@ int run_eval(int argc, char** argv) {
     if (task.validation_report == nullptr)
       throw UsageError("ouro eval --validation: model.type = \"" + info.config.model.type +
                        "\" has no validation split of a text corpus (char_lstm and gpt do); use --data PATH");
-    TaskModel model = load_trained_model(path, info);
+    TaskModel model = load_trained_model(path, info, args.text_or("adapter", ""));
     std::printf("validation split of %s (validation_fraction %g, seed %lld)\n", info.config.data.path.c_str(),
                 info.config.data.validation_fraction, static_cast<long long>(info.config.train.seed));
     for (const auto& [key, value] : task.validation_report(info.config, model)) std::printf("%s: %.6g\n", key.c_str(), value);
     return kExitOk;
   }
-  TaskModel model = load_trained_model(path, info);
+  TaskModel model = load_trained_model(path, info, args.text_or("adapter", ""));
   const Dataset data = task.evaluation_data(info.config, model, *args.text("data"));
 
   Trainer trainer(model.model);

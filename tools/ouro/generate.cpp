@@ -10,7 +10,7 @@ namespace ouro::cli {
 
 namespace {
 const char* kHelp =
-    "usage: ouro generate CKPT [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
+    "usage: ouro generate CKPT [--adapter FILE] [--prompt TEXT] [--max-tokens N] [--temperature T] [--top-k K] [--top-p P]\n"
     "                          [--repetition-penalty R] [--stop TEXT ...] [--seed S]\n"
     "\n"
     "Continues TEXT with a text model trained by `ouro train` (model.type = \"char_lstm\" or\n"
@@ -20,6 +20,8 @@ const char* kHelp =
     "CKPT: a checkpoint file, or a run directory (its newest checkpoint).\n"
     "\n"
     "options:\n"
+    "  --adapter FILE      a LoRA adapter of `ouro finetune` applied (unmerged) to CKPT, which\n"
+    "                      must be the checkpoint it was fine-tuned from\n"
     "  --prompt TEXT       the start of the text (default: empty; the model starts fresh)\n"
     "  --max-tokens N      tokens to sample (characters for char_lstm; default 200)\n"
     "  --temperature T     >= 0; lower is more conservative, 0 always takes the likeliest (default 1.0)\n"
@@ -36,7 +38,7 @@ const char* kHelp =
 
 int run_generate(int argc, char** argv) {
   const Args args = parse_args("generate", argc, argv,
-                               {{"prompt"}, {"max-tokens"}, {"temperature"}, {"top-k"}, {"top-p"}, {"seed"},
+                               {{"adapter"}, {"prompt"}, {"max-tokens"}, {"temperature"}, {"top-k"}, {"top-p"}, {"seed"},
                                 {"repetition-penalty"}, {"stop", true, true}},
                                1, 1);
   if (args.help) {
@@ -63,7 +65,7 @@ int run_generate(int argc, char** argv) {
   if (info.config.model.type != "gpt" && (args.has("repetition-penalty") || args.has("stop")))
     throw UsageError("ouro generate: --repetition-penalty and --stop are for gpt models, not model.type = \"" +
                      info.config.model.type + "\"");
-  TaskModel model = load_trained_model(path, info);
+  TaskModel model = load_trained_model(path, info, args.text_or("adapter", ""));
   task.generate(info.config, model, request, stdout);
   std::fputc('\n', stdout);
   return kExitOk;

@@ -13,6 +13,8 @@
 namespace ouro::cli {
 int run_info(int argc, char** argv);
 int run_train(int argc, char** argv);
+int run_finetune(int argc, char** argv);
+int run_merge(int argc, char** argv);
 int run_resume(int argc, char** argv);
 int run_eval(int argc, char** argv);
 int run_generate(int argc, char** argv);
@@ -32,6 +34,8 @@ struct Command {
 
 const std::vector<Command> kCommands = {
     {"train", run_train, "train a model from a TOML config into a run directory"},
+    {"finetune", run_finetune, "continue training a trained model on new data: full, frozen layers, or LoRA"},
+    {"merge", run_merge, "fold a LoRA adapter into its base model's weights, as a plain checkpoint"},
     {"resume", run_resume, "continue an interrupted run from its latest checkpoint, bit for bit"},
     {"eval", run_eval, "loss and metrics of a checkpoint on a data file"},
     {"generate", run_generate, "sample text from a character model, streamed as it is produced"},

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "ouro/io/safetensors.h"
+#include "ouro/nn/lora.h"
 #include "ouro/train/checkpoint.h"
 #include "ouro/train/run_directory.h"
 
@@ -60,11 +61,12 @@ CheckpointConfig read_checkpoint_config(const std::string& path) {
   return out;
 }
 
-TaskModel load_trained_model(const std::string& path, CheckpointConfig& info) {
+TaskModel load_trained_model(const std::string& path, CheckpointConfig& info, const std::string& adapter) {
   TaskModel model = task_for(info.config.model.type).rebuild(info.config, info.metadata);
   CheckpointTargets targets;
   targets.restore_default_generator = false;
   load_checkpoint(path, *model.model, targets);
+  if (!adapter.empty()) load_lora_adapter(adapter, *model.model);
   model.model->train(false);
   return model;
 }

@@ -83,6 +83,12 @@ struct Task {
   // Text models: writes the prompt's continuation to `out` piece by piece as it is sampled.
   void (*generate)(const Config& config, const TaskModel& model, const GenerateRequest& request,
                    std::FILE* out) = nullptr;
+  // Fine-tuning (`ouro finetune`): the model a base checkpoint's metadata describes (weights
+  // are loaded over it afterwards), with config.data read for it (e.g. encoded with its
+  // vocabulary) into `data`. validation_report scores the model before and after on the
+  // fine-tuning data and on the base run's data. Null: this model type cannot be fine-tuned.
+  TaskModel (*prepare_finetuning)(const Config& config, TaskData& data,
+                                  const std::map<std::string, std::string>& base_metadata) = nullptr;
   // Series models: the closed-loop forecast after the history in the request, as CSV
   // ("step,forecast" rows) written to `out`.
   void (*forecast)(const Config& config, const TaskModel& model, const ForecastRequest& request,
@@ -107,7 +113,9 @@ struct CheckpointConfig {
 };
 CheckpointConfig read_checkpoint_config(const std::string& path);
 
-// Rebuilds the model a checkpoint was trained as and loads its weights (eval mode).
-TaskModel load_trained_model(const std::string& path, CheckpointConfig& info);
+// Rebuilds the model a checkpoint was trained as and loads its weights (eval mode). A
+// non-empty `adapter` is a LoRA adapter file (written by `ouro finetune` in lora mode),
+// applied unmerged on top; it must have been trained on exactly these base weights.
+TaskModel load_trained_model(const std::string& path, CheckpointConfig& info, const std::string& adapter = "");
 
 }  // namespace ouro::cli

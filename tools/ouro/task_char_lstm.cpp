@@ -40,17 +40,22 @@ TaskModel wrap(const Config& config, std::shared_ptr<CharLM> model) {
   return out;
 }
 
-TaskModel prepare_training(const Config& config, TaskData& data) {
+CharLMDataOptions data_options(const Config& config) {
   CharLMDataOptions options;
   options.corpus = config.data.path;
+  options.exclude = split_config_list(config.data.exclude_files);
   options.validation_fraction = config.data.validation_fraction;
   options.split_seed = static_cast<std::uint64_t>(config.train.seed);
   options.vocab.min_count = config.data.min_count;
   options.window = config.data.seq_len;
   options.batch_size = config.train.batch_size;
   options.stateful = config.data.stateful;
-  auto prepared = std::make_shared<CharLMData>(prepare_char_lm_data(options));
-  auto model = std::make_shared<CharLM>(prepared->vocab, model_options(config));
+  return options;
+}
+
+// The data for `model` (new, or rebuilt from a base checkpoint) and the task around both.
+TaskModel prepare_with(const Config& config, TaskData& data, std::shared_ptr<CharLMData> prepared,
+                       std::shared_ptr<CharLM> model) {
   TaskModel out = wrap(config, model);
   // The feeding the data layout needs (stream order, full batches, the state reset).
   const FitOptions fit = char_lm_fit_options(*prepared, *model);
@@ -71,13 +76,38 @@ TaskModel prepare_training(const Config& config, TaskData& data) {
   return out;
 }
 
-TaskModel rebuild(const Config& config, const std::map<std::string, std::string>& metadata) {
+TaskModel prepare_training(const Config& config, TaskData& data) {
+  auto prepared = std::make_shared<CharLMData>(prepare_char_lm_data(data_options(config)));
+  return prepare_with(config, data, prepared, std::make_shared<CharLM>(prepared->vocab, model_options(config)));
+}
+
+std::shared_ptr<CharLM> rebuild_char_lm(const std::map<std::string, std::string>& metadata) {
   const auto it = metadata.find("model_config");
   OURO_CHECK(it != metadata.end(), "checkpoint: no \"model_config\" metadata to rebuild the CharLM from");
   const nlohmann::json tree = nlohmann::json::parse(it->second);
   OURO_CHECK(tree.value("type", "") == "CharLM", "checkpoint: model_config holds a ", tree.value("type", "?"),
              ", not a CharLM");
-  return wrap(config, CharLM::from_config_json(tree.at("config").dump()));
+  return CharLM::from_config_json(tree.at("config").dump());
+}
+
+TaskModel rebuild(const Config& config, const std::map<std::string, std::string>& metadata) {
+  return wrap(config, rebuild_char_lm(metadata));
+}
+
+// The base model's architecture and vocabulary; the fine-tuning corpus is encoded with that
+// vocabulary (characters it lacks become its unknown id). The [model] section of the config
+// is not used: the architecture is the base's. Dropout and statefulness come from the config.
+TaskModel prepare_finetuning(const Config& config, TaskData& data, const std::map<std::string, std::string>& base) {
+  const std::shared_ptr<CharLM> built = rebuild_char_lm(base);
+  CharLMOptions options = built->options();
+  options.dropout = config.model.dropout;
+  options.stateful = config.data.stateful;
+  options.seed = static_cast<std::uint64_t>(config.train.seed);
+  auto model = std::make_shared<CharLM>(built->vocab(), options);
+  CharLMDataOptions data_opts = data_options(config);
+  data_opts.fixed_vocab = built->vocab();
+  auto prepared = std::make_shared<CharLMData>(prepare_char_lm_data(data_opts));
+  return prepare_with(config, data, prepared, model);
 }
 
 // The whole corpus at `path`, encoded with the model's vocabulary.
@@ -131,7 +161,8 @@ const Task& char_lstm_task() {
                          .evaluation_data = evaluation_data,
                          .extra_metrics = extra_metrics,
                          .validation_report = validation_report,
-                         .generate = generate};
+                         .generate = generate,
+                         .prepare_finetuning = prepare_finetuning};
   return task;
 }
 

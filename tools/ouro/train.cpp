@@ -40,6 +40,9 @@ int run_train(int argc, char** argv) {
     return kExitOk;
   }
   Config config = load_config(args.positional[0], args.all("set"));
+  if (!config.finetune.mode.empty())
+    throw UsageError("config '" + args.positional[0] + "' has a [finetune] section (mode = \"" + config.finetune.mode +
+                     "\"): run it with `ouro finetune " + args.positional[0] + " --from BASE_CHECKPOINT`");
   // The run must not depend on the directory it is resumed from (a corpus name such as
   // "fortunes" is not a file and stays as it is).
   if (std::filesystem::exists(config.data.path))

@@ -15,6 +15,7 @@
 #include "ouro/train/callbacks.h"
 #include "ouro/train/run_directory.h"
 #include "ouro/train/trainer.h"
+#include "finetune_run.h"
 #include "task.h"
 
 namespace ouro::cli {
@@ -126,7 +127,11 @@ Verbosity verbosity(const std::string& progress) {
 int run_training(const Config& config, const std::string& resume_from) {
   const RunDirectory run(config.train.run_dir);
   TaskData data;
-  TaskModel task = task_for(config.model.type).prepare_training(config, data);
+  // A fine-tuning run ([finetune] mode set) starts from its base checkpoint's weights.
+  const bool finetuning = !config.finetune.mode.empty();
+  FinetuneState finetune;
+  TaskModel task = finetuning ? prepare_finetuning_run(config, data, resume_from.empty(), finetune)
+                              : task_for(config.model.type).prepare_training(config, data);
 
   Trainer trainer(task.model);
   CompileOptions compile;
@@ -183,8 +188,9 @@ int run_training(const Config& config, const std::string& resume_from) {
       std::printf(", %s %.6g", key, history.values.at(key).back());
   if (!history.stop_reason.empty()) std::printf(" (%s)", history.stop_reason.c_str());
   std::printf("\n");
-  if (task.final_report)
+  if (task.final_report && !finetuning)  // a fine-tuning run reports before / after below
     for (const auto& [key, value] : task.final_report()) std::printf("%s: %.6g\n", key.c_str(), value);
+  if (finetuning && g_interrupted == 0) finish_finetuning_run(config, task, run, finetune);
   if (const auto latest = run.latest_checkpoint()) std::printf("checkpoint: %s\n", latest->c_str());
   std::printf("metrics: %s\n", run.metrics_path().c_str());
   if (g_interrupted != 0) {

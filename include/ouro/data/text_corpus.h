@@ -41,8 +41,11 @@ const std::vector<std::string>& english_fortune_files();
 //   "tang300"   -> 300 Tang poems (package `fortunes-zh`), "song100" -> 100 Song ci (same)
 //   anything else is read as one file in fortune format (a plain text file is one entry).
 // A missing file is an error naming the path and the Debian package that provides it.
+// `exclude` leaves files of a named corpus out by name (e.g. {"songs-poems"}, to hold a topic
+// out of pretraining and fine-tune on it later); a name that is not one of the corpus's files
+// is an error listing them, and so is excluding from a single file.
 TextCorpus load_text_corpus(const std::string& name_or_path, const std::string& directory = kFortuneDirectory,
-                            FortuneReadOptions options = {});
+                            FortuneReadOptions options = {}, const std::vector<std::string>& exclude = {});
 
 struct TextSplit {
   std::vector<std::string> train;

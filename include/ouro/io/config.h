@@ -65,7 +65,7 @@ struct DataConfig {
   std::string encoder{};              // gpt, bpe: GPT-2-format encoder.json (with merges)
   std::string merges{};               // gpt, bpe: GPT-2-format vocab.bpe (with encoder)
   std::int64_t vocab_size = 4096;     // gpt, bpe without files: tokens to learn
-  std::string exclude_files{};        // gpt: comma-separated corpus files left out of training
+  std::string exclude_files{};        // gpt, char_lstm: comma-separated corpus files left out of training
 };
 
 struct OptimConfig {
@@ -104,13 +104,29 @@ struct TrainConfig {
   std::int64_t eval_every = 0;         // gpt: steps between validations of the whole split (0: at the end only)
 };
 
+// [finetune]: what `ouro finetune` starts from and trains. Lists are comma-separated globs.
+struct FinetuneConfig {
+  std::string init_from{};  // the base checkpoint (or run directory); `--from` overrides it
+  std::string mode{};       // "full", "freeze" or "lora" (empty: not a fine-tuning config)
+  std::string freeze{};     // freeze: parameter patterns frozen ("*" for all) ...
+  std::string unfreeze{};   // ... then these made trainable again (e.g. "h.3.*,ln_f.*")
+  std::int64_t lora_rank = 8;
+  double lora_alpha = 16;
+  double lora_dropout = 0;
+  std::string lora_targets{};  // Linear module names or path globs, e.g. "c_attn,c_proj,c_fc"
+};
+
 struct Config {
   ModelConfig model;
   DataConfig data;
   OptimConfig optim;
   ScheduleConfig schedule;
   TrainConfig train;
+  FinetuneConfig finetune;
 };
+
+// A comma-separated config list ("a, b,c") as its items, blanks trimmed, empty items dropped.
+std::vector<std::string> split_config_list(const std::string& text);
 
 // Parses TOML text. `source` names it in errors (a file path, or "--set" for overrides).
 // `overrides` are "section.key=value" strings, applied after the text, each value parsed by

@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,12 @@ struct CharLMDataOptions {
   std::string directory = kFortuneDirectory;
   double validation_fraction = 0.05;  // of the entries, held out by a seeded permutation
   std::uint64_t split_seed = 0;
+  // Files of a named corpus left out (load_text_corpus's exclude), e.g. {"songs-poems"}.
+  std::vector<std::string> exclude{};
   CharVocabOptions vocab{};  // built from the training entries only
+  // Fine-tuning: encode with this vocabulary (a trained model's) instead of building one;
+  // characters it lacks map to its unknown id.
+  std::optional<CharVocab> fixed_vocab{};
   std::int64_t window = 128;     // characters per training sequence (the BPTT length)
   std::int64_t batch_size = 32;  // sequences per batch (= parallel streams when stateful)
   // true: the training set is laid out by make_lm_streams for stateful truncated BPTT (train

@@ -1,0 +1,148 @@
+// `ouro finetune` (full, freeze, lora) on a tiny char_lstm, `ouro merge`, and the adapter
+// applied unmerged (--adapter) against the merged checkpoint: the same greedy text and the
+// same evaluation loss. Refusals: an adapter on another base, a config without [finetune].
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "cli_runner.h"
+#include "ouro/io/safetensors.h"
+
+namespace ouro::testing {
+namespace {
+
+void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
+}
+
+// The number printed after "key: " on its own line.
+double printed(const std::string& out, const std::string& key) {
+  const auto at = out.find("\n" + key + ": ");
+  EXPECT_NE(at, std::string::npos) << key << " not in:\n" << out;
+  return at == std::string::npos ? NAN : std::strtod(out.c_str() + at + key.size() + 3, nullptr);
+}
+
+class FinetuneCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string base, topic;
+    for (int i = 0; i < 40; ++i) base += "The quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + ".\n%\n";
+    for (int i = 0; i < 40; ++i) topic += "Row, row, row your boat, gently down the stream " + std::to_string(i % 5) + ".\n%\n";
+    box.write("base.txt", base);
+    box.write("topic.txt", topic);
+    box.write("base.toml", "[model]\ntype = \"char_lstm\"\nembedding_dim = 8\nhidden_size = 24\n"
+                           "[data]\npath = \"base.txt\"\nseq_len = 16\nvalidation_fraction = 0.1\n"
+                           "[optim]\nlr = 0.01\n"
+                           "[train]\nrun_dir = \"base\"\nepochs = 2\nbatch_size = 4\nlog_every = 5\nprogress = \"silent\"\n");
+    const CliResult trained = box.run("train base.toml");
+    ASSERT_EQ(trained.code, 0) << trained.err;
+  }
+
+  std::string finetune_config(const std::string& run_dir, const std::string& finetune_section) const {
+    return "[model]\ntype = \"char_lstm\"\n"
+           "[data]\npath = \"topic.txt\"\nseq_len = 16\nvalidation_fraction = 0.1\n"
+           "[optim]\nlr = 0.02\n"
+           "[train]\nrun_dir = \"" + run_dir + "\"\nepochs = 3\nbatch_size = 4\nlog_every = 5\nprogress = \"silent\"\n"
+           "[finetune]\n" + finetune_section;
+  }
+
+  // The file RUN/checkpoints/latest points to.
+  std::string latest_checkpoint(const std::string& run) const {
+    std::string name = box.read(run + "/checkpoints/latest");
+    while (!name.empty() && name.back() == '\n') name.pop_back();
+    return box.path(run + "/checkpoints/" + name);
+  }
+
+  CliSandbox box;
+};
+
+TEST_F(FinetuneCli, FullFreezeAndLoraTrainWhatTheySay) {
+  box.write("full.toml", finetune_config("full", "mode = \"full\"\n"));
+  const CliResult full = box.run("finetune full.toml --from base");
+  ASSERT_EQ(full.code, 0) << full.err;
+  expect_contains(full.out, "(full mode)");
+  expect_contains(full.out, "before: bits_per_char on the fine-tuning validation data");
+  expect_contains(full.out, "after: bits_per_char on the base run's validation data");
+  const nlohmann::json report = nlohmann::json::parse(box.read("full/finetune_report.json"));
+  EXPECT_LT(report["after"]["finetune"]["bits_per_char"].get<double>(),
+            report["before"]["finetune"]["bits_per_char"].get<double>());
+  EXPECT_EQ(report["trainable_parameters"], report["total_parameters"]);
+  expect_contains(box.read("full/config.toml"), "[finetune]");
+
+  box.write("freeze.toml", finetune_config("freeze", "mode = \"freeze\"\nfreeze = \"*\"\nunfreeze = \"decoder.*\"\n"));
+  const CliResult frozen = box.run("finetune freeze.toml --from base/checkpoints/latest");
+  ASSERT_EQ(frozen.code, 0) << frozen.err;
+  const SafetensorsFile base = load_safetensors(latest_checkpoint("base"));
+  const SafetensorsFile tuned = load_safetensors(latest_checkpoint("freeze"));
+  for (const auto& [name, tensor] : tuned.tensors) {
+    if (name.rfind("model.", 0) != 0) continue;
+    const bool changed = tensor.to_vector() != base.tensors.at(name).to_vector();
+    EXPECT_EQ(changed, name.rfind("model.decoder.", 0) == 0) << name;
+  }
+
+  box.write("lora.toml", finetune_config("lora", "init_from = \"base\"\nmode = \"lora\"\nlora_rank = 2\nlora_alpha = 4\n"
+                                                 "lora_targets = \"decoder\"\n"));
+  const CliResult lora = box.run("finetune lora.toml");
+  ASSERT_EQ(lora.code, 0) << lora.err;
+  expect_contains(lora.out, "LoRA r=2 alpha=4 dropout=0 on 1 layers: decoder");
+  expect_contains(lora.out, "adapter: lora/adapter.safetensors");
+  const SafetensorsFile adapter = load_safetensors(box.path("lora/adapter.safetensors"));
+  EXPECT_EQ(adapter.tensors.size(), 2u);
+  EXPECT_EQ(adapter.tensors.count("decoder.lora_A"), 1u);
+  EXPECT_EQ(adapter.metadata.at("format"), "\"ouro.lora_adapter\"");
+
+  // Unmerged (--adapter) and merged give the same greedy text and the same loss.
+  const CliResult merged = box.run("merge base lora/adapter.safetensors --out merged.safetensors");
+  ASSERT_EQ(merged.code, 0) << merged.err;
+  expect_contains(merged.out, "merged 1 LoRA layer of lora/adapter.safetensors into merged.safetensors");
+  const std::string gen = "--prompt 'Row, ' --max-tokens 40 --temperature 0";
+  const CliResult with_adapter = box.run("generate base --adapter lora/adapter.safetensors " + gen);
+  const CliResult from_merged = box.run("generate merged.safetensors " + gen);
+  ASSERT_EQ(with_adapter.code, 0) << with_adapter.err;
+  ASSERT_EQ(from_merged.code, 0) << from_merged.err;
+  EXPECT_EQ(with_adapter.out, from_merged.out);
+  EXPECT_NE(with_adapter.out, box.run("generate base " + gen).out);  // the adapter changed something
+  const CliResult eval_adapter = box.run("eval base --adapter lora/adapter.safetensors --data topic.txt");
+  const CliResult eval_merged = box.run("eval merged.safetensors --data topic.txt");
+  ASSERT_EQ(eval_adapter.code, 0) << eval_adapter.err;
+  // Printed with 6 significant digits; the two paths differ by float32 rounding only.
+  EXPECT_NEAR(printed(eval_adapter.out, "bits_per_char"), printed(eval_merged.out, "bits_per_char"), 1e-4);
+  EXPECT_NEAR(printed(eval_adapter.out, "loss"), printed(eval_merged.out, "loss"), 1e-4);
+
+  // The same adapter on other base weights is refused, naming the hash.
+  const CliResult other = box.run("generate full --adapter lora/adapter.safetensors --max-tokens 5");
+  EXPECT_EQ(other.code, 1);
+  expect_contains(other.err, "was trained on base weights with SHA-256");
+  // A LoRA run resumes like any other.
+  const CliResult resumed = box.run("resume lora --set train.epochs=4");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  expect_contains(resumed.out, "change: bits_per_char on the fine-tuning validation data");
+}
+
+TEST_F(FinetuneCli, RefusesWhatItCannotDo) {
+  const CliResult no_section = box.run("finetune base.toml --from base");
+  EXPECT_EQ(no_section.code, 2);
+  expect_contains(no_section.err, "has no [finetune] mode");
+  box.write("nobase.toml", finetune_config("x", "mode = \"full\"\n"));
+  const CliResult no_base = box.run("finetune nobase.toml");
+  EXPECT_EQ(no_base.code, 2);
+  expect_contains(no_base.err, "pass --from CKPT");
+  box.write("badtarget.toml", finetune_config("y", "mode = \"lora\"\nlora_targets = \"c_attn\"\n"));
+  const CliResult bad_target = box.run("finetune badtarget.toml --from base");
+  EXPECT_EQ(bad_target.code, 1);
+  expect_contains(bad_target.err, "target 'c_attn' matches no Linear layer of this CharLM; its Linear layers are: decoder");
+  const CliResult train_finetune = box.run("train nobase.toml");
+  EXPECT_EQ(train_finetune.code, 2);
+  expect_contains(train_finetune.err, "run it with `ouro finetune");
+  const CliResult no_out = box.run("merge base " + latest_checkpoint("base"));
+  EXPECT_EQ(no_out.code, 2);
+  const CliResult not_adapter = box.run("merge base " + latest_checkpoint("base") + " --out m.safetensors");
+  EXPECT_EQ(not_adapter.code, 1);
+  expect_contains(not_adapter.err, "not an ouro LoRA adapter");
+}
+
+}  // namespace
+}  // namespace ouro::testing
