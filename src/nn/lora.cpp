@@ -8,6 +8,7 @@
 #include "ouro/core/error.h"
 #include "ouro/io/safetensors.h"
 #include "ouro/io/sha256.h"
+#include "ouro/nn/summary.h"
 #include "ouro/ops/arithmetic.h"
 #include "ouro/ops/linalg.h"
 
@@ -27,15 +28,6 @@ bool target_matches(const std::string& pattern, const std::string& path) {
 std::string joined(const std::vector<std::string>& items) {
   std::string out;
   for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out;
-}
-
-std::string with_commas(std::int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
   return out;
 }
 
@@ -114,7 +106,7 @@ ParameterCounts count_parameters(const Module& root) {
 std::string describe_parameter_counts(const ParameterCounts& counts) {
   char percent[32];
   std::snprintf(percent, sizeof percent, "%.2f%%", 100.0 * counts.trainable_fraction());
-  return "trainable " + with_commas(counts.trainable) + " of " + with_commas(counts.total) + " parameters (" +
+  return "trainable " + format_count(counts.trainable) + " of " + format_count(counts.total) + " parameters (" +
          percent + ")";
 }
 

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "task.h"
 #include "ouro/io/safetensors.h"
+#include "ouro/nn/summary.h"
 
 namespace ouro::cli {
 
@@ -38,15 +39,6 @@ std::int64_t numel(const Shape& shape) {
   return n;
 }
 
-// 1234567 -> "1,234,567".
-std::string grouped(std::int64_t n) {
-  std::string digits = std::to_string(n), out;
-  for (std::size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return out;
-}
 }  // namespace
 
 int run_inspect(int argc, char** argv) {
@@ -59,7 +51,7 @@ int run_inspect(int argc, char** argv) {
   const SafetensorsHeader header = read_safetensors_header(path);
   const bool ouro_checkpoint = header.metadata.count("format") && header.metadata.at("format").find("ouro") != std::string::npos;
 
-  std::printf("file: %s (%s bytes of tensor data)\n", path.c_str(), grouped(static_cast<std::int64_t>(header.data_bytes)).c_str());
+  std::printf("file: %s (%s bytes of tensor data)\n", path.c_str(), format_count(static_cast<std::int64_t>(header.data_bytes)).c_str());
   std::size_t width = 4;
   for (const auto& t : header.tensors) width = std::max(width, t.name.size());
   std::printf("\ntensors (%zu):\n", header.tensors.size());
@@ -69,17 +61,17 @@ int run_inspect(int argc, char** argv) {
   for (const auto& t : header.tensors) {
     const std::int64_t n = numel(t.shape);
     std::printf("  %-*s  %-5s  %-20s  %s\n", static_cast<int>(width), t.name.c_str(), t.dtype.c_str(),
-                shape_text(t.shape).c_str(), grouped(n).c_str());
+                shape_text(t.shape).c_str(), format_count(n).c_str());
     total += n;
     by_group[t.name.substr(0, t.name.find('.'))] += n;
     if (!ouro_checkpoint || t.name.rfind("model.", 0) == 0) parameters += n;
   }
-  std::printf("\nparameters: %s%s\n", grouped(parameters).c_str(),
+  std::printf("\nparameters: %s%s\n", format_count(parameters).c_str(),
               ouro_checkpoint ? " (model.* tensors)" : "");
   if (ouro_checkpoint)
     for (const auto& [group, n] : by_group)
-      if (group != "model") std::printf("%s state: %s elements\n", group.c_str(), grouped(n).c_str());
-  std::printf("all tensors: %s elements\n", grouped(total).c_str());
+      if (group != "model") std::printf("%s state: %s elements\n", group.c_str(), format_count(n).c_str());
+  std::printf("all tensors: %s elements\n", format_count(total).c_str());
 
   std::printf("\nmetadata (%zu):\n", header.metadata.size());
   const bool full = args.has("full");
