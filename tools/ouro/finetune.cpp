@@ -1,11 +1,10 @@
 // `ouro finetune CONFIG.toml --from CKPT`: a training run that starts from a trained model.
 #include <cstdio>
+#include <utility>
 #include <filesystem>
 
 #include "cli.h"
-#include "ouro/io/atomic_file.h"
 #include "ouro/io/config.h"
-#include "ouro/train/run_directory.h"
 #include "training_run.h"
 
 namespace ouro::cli {
@@ -60,14 +59,7 @@ int run_finetune(int argc, char** argv) {
   namespace fs = std::filesystem;
   if (fs::exists(config.finetune.init_from))
     config.finetune.init_from = fs::absolute(config.finetune.init_from).lexically_normal().string();
-  if (fs::exists(config.data.path)) config.data.path = fs::absolute(config.data.path).lexically_normal().string();
-  const RunDirectory run(config.train.run_dir);
-  if (run.latest_checkpoint() || !run.checkpoints().empty())
-    throw UsageError("train.run_dir '" + config.train.run_dir +
-                     "' already holds a run with checkpoints: continue it with `ouro resume " + config.train.run_dir +
-                     "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
-  write_file_atomically(run.config_path(), config_to_toml(config));
-  return run_training(config, "");
+  return start_new_run(std::move(config));
 }
 
 }  // namespace ouro::cli

@@ -1,11 +1,9 @@
 // `ouro train CONFIG.toml [--set key=value ...]`: a new run in the config's train.run_dir.
 #include <cstdio>
-#include <filesystem>
+#include <utility>
 
 #include "cli.h"
-#include "ouro/io/atomic_file.h"
 #include "ouro/io/config.h"
-#include "ouro/train/run_directory.h"
 #include "training_run.h"
 
 namespace ouro::cli {
@@ -43,17 +41,7 @@ int run_train(int argc, char** argv) {
   if (!config.finetune.mode.empty())
     throw UsageError("config '" + args.positional[0] + "' has a [finetune] section (mode = \"" + config.finetune.mode +
                      "\"): run it with `ouro finetune " + args.positional[0] + " --from BASE_CHECKPOINT`");
-  // The run must not depend on the directory it is resumed from (a corpus name such as
-  // "fortunes" is not a file and stays as it is).
-  if (std::filesystem::exists(config.data.path))
-    config.data.path = std::filesystem::absolute(config.data.path).lexically_normal().string();
-  const RunDirectory run(config.train.run_dir);
-  if (run.latest_checkpoint() || !run.checkpoints().empty())
-    throw UsageError("train.run_dir '" + config.train.run_dir +
-                     "' already holds a run with checkpoints: continue it with `ouro resume " + config.train.run_dir +
-                     "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
-  write_file_atomically(run.config_path(), config_to_toml(config));
-  return run_training(config, "");
+  return start_new_run(std::move(config));
 }
 
 }  // namespace ouro::cli

@@ -4,9 +4,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
+#include "ouro/io/atomic_file.h"
 #include "ouro/optim/adagrad.h"
 #include "ouro/optim/adam.h"
 #include "ouro/optim/rmsprop.h"
@@ -198,6 +200,18 @@ int run_training(const Config& config, const std::string& resume_from) {
     return kExitInterrupted;
   }
   return kExitOk;
+}
+
+int start_new_run(Config config) {
+  if (std::filesystem::exists(config.data.path))
+    config.data.path = std::filesystem::absolute(config.data.path).lexically_normal().string();
+  const RunDirectory run(config.train.run_dir);
+  if (run.latest_checkpoint() || !run.checkpoints().empty())
+    throw UsageError("train.run_dir '" + config.train.run_dir +
+                     "' already holds a run with checkpoints: continue it with `ouro resume " + config.train.run_dir +
+                     "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
+  write_file_atomically(run.config_path(), config_to_toml(config));
+  return run_training(config, "");
 }
 
 }  // namespace ouro::cli
