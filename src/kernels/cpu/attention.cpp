@@ -8,23 +8,13 @@
 #include <vector>
 
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/register_tile.h"
 #include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
 namespace {
 
-// Register tiles of the block products, as in small_gemm.cpp: an MR x NR tile of C in a local
-// array that GCC keeps in vector registers (the NR loop is the vector loop, zmm-wide here).
-template <typename T>
-struct Tiles;
-template <>
-struct Tiles<float> {
-  static constexpr int mr = 8, nr = 32;
-};
-template <>
-struct Tiles<double> {
-  static constexpr int mr = 8, nr = 16;
-};
+// The block products use small_gemm's register tiles (kernels/cpu/register_tile.h).
 
 // Queries per block and keys per block. One block of scores (32 x 64) and its gradient stay in
 // L1; the key block is a multiple of both tile widths, so packed operands line up with tiles.
@@ -32,15 +22,6 @@ constexpr std::int64_t kQueryBlock = 32;
 constexpr std::int64_t kKeyBlock = 64;
 
 inline std::int64_t round_up(std::int64_t n, std::int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
-
-template <typename T>
-inline T multiply_add(T a, T b, T c) {
-#ifdef __FMA__
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
 
 // C[0:rows, 0:cols] (+)= A B over kc terms, where A(i, p) = a[i*a_row + p*a_col] (any layout:
 // its elements are broadcast one at a time) and B(p, j) = b[p*ldb + j] has NR readable

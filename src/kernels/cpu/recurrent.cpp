@@ -11,6 +11,7 @@
 #include "ouro/kernels/cpu/activation.h"
 #include "ouro/kernels/cpu/gemm.h"
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/register_tile.h"
 #include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
@@ -29,17 +30,6 @@ std::int64_t rnn_saved_size(const RnnSizes& s) {
 }
 
 namespace {
-
-// The build is ISO C++, so GCC never contracts a * b + c by itself; the tile products ask for
-// the fused form explicitly (one rounding, and twice the throughput).
-template <typename T>
-inline T multiply_add(T a, T b, T c) {
-#ifdef __FMA__
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
 
 // Float gates go through exp_float so that the gate loops vectorise (libm's expf and tanhf are
 // opaque scalar calls); 1 - 2 / (e^2x + 1) saturates to +-1 without NaN at either end. Double

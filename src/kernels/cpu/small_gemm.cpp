@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "ouro/kernels/cpu/register_tile.h"
+
 namespace ouro::kernels {
 namespace {
 
@@ -13,39 +15,13 @@ namespace {
 // contiguously whatever the transposes were; an MR x NR tile of C lives in a local array that
 // GCC keeps in vector registers (the NR loop is the vector loop). Edge panels are zero-padded,
 // so the micro-kernel always runs full tiles and only the store is trimmed.
-//
-// Tile sizes (bench/bench_small_gemm.cpp, -O3 -march=native, GCC 12 with its default 256-bit
-// vectors): GCC vectorises the NR loop with zmm registers, so float 8 x 32 and double 8 x 16
-// hold 16 accumulators of the 32 AVX-512 gives; 8 x 32 beat 6 x 32, 12 x 32, 8 x 16 and 4 x 64
-// on most of the workload's shapes.
-template <typename T>
-struct Tiles;
-template <>
-struct Tiles<float> {
-  static constexpr int mr = 8, nr = 32;
-};
-template <>
-struct Tiles<double> {
-  static constexpr int mr = 8, nr = 16;
-};
+// The tile sizes (Tiles) and multiply_add are in kernels/cpu/register_tile.h.
 
 // Cache blocks: a KC x NC slice of packed B stays in L2 and a KC x MC slice of packed A in L1
 // while the tiles sweep over them. Products on this path are small, so most fit in one block.
 constexpr std::int64_t kKc = 256;
 constexpr std::int64_t kMc = 64;
 constexpr std::int64_t kNc = 1024;
-
-// Explicit FMAs where the target has them: the build is ISO C++, so GCC never contracts
-// a * b + c on its own, and the fused form is both faster and rounded once. Either way the
-// result depends only on the shape, not on scheduling.
-template <typename T>
-inline T multiply_add(T a, T b, T c) {
-#ifdef __FMA__
-  return std::fma(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
 
 // Aligned scratch for the packed panels, one per thread and type, grown on demand and kept.
 template <typename T>
