@@ -29,10 +29,15 @@ Dataset make_lm_windows(const std::vector<std::int64_t>& ids, std::int64_t windo
   OURO_CHECK(stride >= 0, "make_lm_windows: stride must be >= 0 (0: the window), got ", stride);
   if (stride == 0) stride = window;
   const auto n = static_cast<std::int64_t>(ids.size());
-  OURO_CHECK(n >= window + 1, "make_lm_windows: ", n, " tokens are too few for one window of ", window,
+  OURO_CHECK(n > window, "make_lm_windows: ", n, " tokens are too few for one window of ", window,
              " (need window + 1 for the targets)");
+  // Starts s with s + window < n, counted so that a huge stride cannot overflow s.
   std::vector<std::int64_t> starts;
-  for (std::int64_t s = 0; s + window + 1 <= n; s += stride) starts.push_back(s);
+  const std::int64_t last = n - window - 1;
+  for (std::int64_t s = 0;; s += stride) {
+    starts.push_back(s);
+    if (last - s < stride) break;
+  }
   return pairs_at(ids, starts, window);
 }
 
@@ -40,7 +45,8 @@ Dataset make_lm_streams(const std::vector<std::int64_t>& ids, std::int64_t strea
   OURO_CHECK(streams >= 1, "make_lm_streams: streams must be >= 1, got ", streams);
   OURO_CHECK(window >= 1, "make_lm_streams: window must be >= 1, got ", window);
   const auto n = static_cast<std::int64_t>(ids.size());
-  const std::int64_t chunks = n > 0 ? (n - 1) / (streams * window) : 0;
+  // (n - 1) / (streams * window) without forming the product, which can overflow.
+  const std::int64_t chunks = n > 0 ? (n - 1) / window / streams : 0;
   OURO_CHECK(chunks >= 1, "make_lm_streams: ", n, " tokens are too few for ", streams, " streams of one window of ",
              window, " (need streams * window + 1)");
   const std::int64_t piece = chunks * window;

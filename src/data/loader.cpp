@@ -15,7 +15,8 @@ DataLoader::DataLoader(Dataset dataset, DataLoaderOptions options)
 
 std::int64_t DataLoader::num_batches() const {
   const std::int64_t n = dataset_.size();
-  return options_.drop_last ? n / options_.batch_size : (n + options_.batch_size - 1) / options_.batch_size;
+  // ceil(n / batch_size) written so that a huge batch_size cannot overflow.
+  return options_.drop_last ? n / options_.batch_size : n == 0 ? 0 : (n - 1) / options_.batch_size + 1;
 }
 
 std::vector<std::int64_t> DataLoader::epoch_order(std::int64_t epoch) const {
@@ -42,6 +43,8 @@ const std::vector<std::int64_t>& DataLoader::cached_order(std::int64_t epoch) co
 }
 
 Batch DataLoader::batch(std::int64_t epoch, std::int64_t index) const {
+  // Checked here too: -1 is the "nothing cached yet" mark of cached_order.
+  OURO_CHECK(epoch >= 0, "DataLoader: epoch must be >= 0, got ", epoch);
   OURO_CHECK(index >= 0 && index < num_batches(), "DataLoader: batch index ", index, " is out of range for ",
              num_batches(), " batches per epoch");
   const std::vector<std::int64_t>& order = cached_order(epoch);

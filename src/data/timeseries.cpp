@@ -1,5 +1,6 @@
 #include "ouro/data/timeseries.h"
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
@@ -88,6 +89,12 @@ TimeSeries load_statsmodels_series(const std::string& name, const std::string& v
 Tensor read_series_csv(const std::string& path, const CsvColumn& column, CsvHeader header, char delimiter) {
   const Dataset d = read_csv(path, CsvOptions{.header = header, .delimiter = delimiter, .feature_columns = {column},
                                               .label_column = std::nullopt});
+  // A NaN (or a value past float range) would silently turn every loss and forecast after it
+  // into NaN; missing values have no defined meaning for these models.
+  const std::vector<double> values = d.inputs.to_vector();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    OURO_CHECK(std::isfinite(values[i]), "series csv ", path, ": value ", i + 1, " of the column is ", values[i],
+               "; expected a finite float32 number (missing values are not supported)");
   return d.inputs;
 }
 
@@ -95,7 +102,8 @@ Dataset sliding_windows(const Tensor& series, std::int64_t window, std::int64_t 
   OURO_CHECK(series.dim() == 2, "sliding_windows: expected a series [T, F], got ", shape_str(series.shape()));
   OURO_CHECK(window >= 1 && horizon >= 1, "sliding_windows: window and horizon must be >= 1, got window=", window,
              " horizon=", horizon);
-  const std::int64_t T = series.size(0), F = series.size(1), N = T - window - horizon + 1;
+  const std::int64_t T = series.size(0), F = series.size(1);
+  const std::int64_t N = window > T || horizon > T - window ? 0 : T - window - horizon + 1;  // no overflow for huge sizes
   OURO_CHECK(N >= 1, "sliding_windows: a series of ", T, " rows is shorter than window ", window, " + horizon ",
              horizon);
   const std::vector<double> v = series.to_vector();

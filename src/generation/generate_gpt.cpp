@@ -1,6 +1,7 @@
 #include "ouro/generation/generate_gpt.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "ouro/autograd/grad_mode.h"
 #include "ouro/core/error.h"
@@ -51,7 +52,7 @@ std::size_t stop_prefix_tail(const std::string& text, const std::vector<std::str
 
 void apply_repetition_penalty(float* logits, std::int64_t count, const std::vector<std::int64_t>& seen,
                               double penalty) {
-  OURO_CHECK(penalty > 0, "repetition_penalty must be > 0, got ", penalty);
+  OURO_CHECK(std::isfinite(penalty) && penalty > 0, "repetition_penalty must be a finite number > 0, got ", penalty);
   if (penalty == 1.0) return;
   std::vector<bool> done(static_cast<std::size_t>(count), false);
   for (const std::int64_t id : seen) {
@@ -66,8 +67,8 @@ void apply_repetition_penalty(float* logits, std::int64_t count, const std::vect
 GptGeneration generate_gpt(Gpt& model, const std::vector<std::int64_t>& prompt, const GptGenerateOptions& options,
                            const TokenDecoder& decode, const GptStreamCallback& on_token) {
   OURO_CHECK(options.max_new_tokens >= 0, "generate_gpt: max_new_tokens must be >= 0, got ", options.max_new_tokens);
-  OURO_CHECK(options.repetition_penalty > 0, "generate_gpt: repetition_penalty must be > 0, got ",
-             options.repetition_penalty);
+  OURO_CHECK(std::isfinite(options.repetition_penalty) && options.repetition_penalty > 0,
+             "generate_gpt: repetition_penalty must be a finite number > 0, got ", options.repetition_penalty);
   check_sampling_options(options.sampling);
   OURO_CHECK(!prompt.empty(), "generate_gpt: the prompt needs at least one token id (e.g. <|endoftext|>)");
   OURO_CHECK(options.stop.empty() || decode, "generate_gpt: stop sequences need a decoder");

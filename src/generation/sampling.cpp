@@ -23,6 +23,7 @@ std::vector<double> sampling_probabilities(const float* logits, std::int64_t cou
   std::size_t best = 0;
   for (std::size_t i = 0; i < n; ++i) {
     OURO_CHECK(!std::isnan(logits[i]), "sampling: logit ", i, " is NaN");
+    OURO_CHECK(logits[i] < std::numeric_limits<float>::infinity(), "sampling: logit ", i, " is +inf");
     if (logits[i] > logits[best]) best = i;
   }
   OURO_CHECK(logits[best] > -std::numeric_limits<float>::infinity(), "sampling: every logit is -inf");
@@ -42,11 +43,13 @@ std::vector<double> sampling_probabilities(const float* logits, std::int64_t cou
   } else {
     std::sort(order.begin(), order.end(), before);
   }
-  const double top = static_cast<double>(logits[best]) / options.temperature;
+  // The difference is taken before dividing: at a tiny temperature logit / T alone overflows
+  // to inf, and inf - inf is NaN, where (logit - top) / T goes to -inf and exp to 0.
+  const double top = static_cast<double>(logits[best]);
   double total = 0;
   for (std::size_t r = 0; r < keep; ++r) {
     const std::size_t i = order[r];
-    const double e = std::exp(static_cast<double>(logits[i]) / options.temperature - top);
+    const double e = std::exp((static_cast<double>(logits[i]) - top) / options.temperature);
     p[i] = e;
     total += e;
   }

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
@@ -314,6 +315,11 @@ void check_value(const KeySpec& spec, const Value& v, const std::string& where) 
   if (spec.kind == Kind::Bool) return;
   const double x = spec.kind == Kind::Int ? static_cast<double>(std::get<std::int64_t>(v)) : std::get<double>(v);
   if (std::isnan(x)) fail();
+  // inf would pass a bound such as "> 0" yet has no use as a rate, a size or a time, and JSON
+  // (the checkpoint metadata the config is copied into) cannot hold it.
+  if (std::isinf(x))
+    throw ConfigError(where + ": key '" + spec.dotted() + "' = " + describe_value(v) +
+                      " is not allowed: expected a finite value, " + describe_allowed(spec));
   if (x < spec.lower || (spec.lower_open && x == spec.lower)) fail();
   if (x > spec.upper || (spec.upper_open && x == spec.upper)) fail();
 }
@@ -543,6 +549,9 @@ Config parse_config(std::string_view toml_text, const std::string& source, const
 }
 
 Config load_config(const std::string& path, const std::vector<std::string>& overrides) {
+  std::error_code ignored;
+  if (std::filesystem::is_directory(path, ignored))
+    throw ConfigError("config '" + path + "': is a directory; expected a TOML file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("config '" + path + "': cannot open the file for reading");
   std::stringstream text;

@@ -1,5 +1,6 @@
 #include "ouro/nn/layers.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "ouro/core/error.h"
@@ -37,6 +38,7 @@ std::string Dropout::config_json() const {
 LayerNorm::LayerNorm(Shape normalized_shape, double eps, bool affine, DType dtype)
     : normalized_shape_(std::move(normalized_shape)), eps_(eps) {
   OURO_CHECK(!normalized_shape_.empty(), "LayerNorm: normalized_shape must not be empty");
+  OURO_CHECK(std::isfinite(eps) && eps >= 0, "LayerNorm: eps must be finite and non-negative, got ", eps);
   if (affine) {
     weight_ = register_parameter("weight", Tensor::ones(normalized_shape_, dtype));
     bias_ = register_parameter("bias", Tensor::zeros(normalized_shape_, dtype));

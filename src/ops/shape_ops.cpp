@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <limits>
 #include <numeric>
 
 #include "helpers.h"
@@ -63,6 +64,9 @@ Shape infer_shape(const char* op, const Shape& requested, std::int64_t numel, co
       infer_at = static_cast<std::int64_t>(d);
     } else {
       OURO_CHECK(shape[d] >= 0, op, ": negative size in ", shape_str(requested));
+      // The known sizes must not overflow either; a product past numel cannot fit anyway.
+      OURO_CHECK(shape[d] == 0 || known <= std::numeric_limits<std::int64_t>::max() / shape[d], op,
+                 ": the sizes in ", shape_str(requested), " overflow 64 bits");
       known *= shape[d];
     }
   }
@@ -208,11 +212,13 @@ Tensor slice(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_t
   const std::int64_t d = normalize_dim(dim, x.dim(), "slice");
   OURO_CHECK(step > 0, "slice: step must be positive, got ", step);
   const std::int64_t size = x.shape()[d];
+  // A step past the size picks one element either way; capping it keeps stride * step in range.
+  step = std::min(step, std::max<std::int64_t>(size, 1));
   auto clip = [size](std::int64_t i) { return std::clamp(i < 0 ? i + size : i, std::int64_t{0}, size); };
   const std::int64_t lo = clip(start), hi = std::max(clip(end), clip(start));
   Shape shape = x.shape();
   Strides strides = x.strides();
-  shape[d] = (hi - lo + step - 1) / step;
+  shape[d] = hi == lo ? 0 : (hi - lo - 1) / step + 1;  // ceil((hi - lo) / step) without overflow for huge steps
   strides[d] *= step;
   Tensor out = x.as_strided(shape, strides, x.offset() + lo * x.strides()[d]);
   if (auto node = record<WindowBackward>(out, {x})) {
@@ -229,7 +235,7 @@ Tensor narrow(const Tensor& x, std::int64_t dim, std::int64_t start, std::int64_
   const std::int64_t d = normalize_dim(dim, x.dim(), "narrow");
   const std::int64_t size = x.shape()[d];
   const std::int64_t s = start < 0 ? start + size : start;
-  OURO_CHECK(s >= 0 && length >= 0 && s + length <= size, "narrow: start ", start, " and length ", length,
+  OURO_CHECK(s >= 0 && s <= size && length >= 0 && length <= size - s, "narrow: start ", start, " and length ", length,
              " do not fit in dimension ", dim, " of shape ", shape_str(x.shape()));
   return slice(x, d, s, s + length, 1);
 }

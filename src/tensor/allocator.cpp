@@ -1,6 +1,7 @@
 #include "ouro/tensor/allocator.h"
 
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -17,7 +18,8 @@ std::size_t size_class(std::size_t bytes) {
   if (bytes == 0) bytes = 1;
   if (bytes <= 4096) return (bytes + kAlignment - 1) / kAlignment * kAlignment;
   std::size_t power = 4096;
-  while (power * 2 < bytes) power *= 2;
+  // Stops below the top bit so that power * 2 cannot wrap to 0 (which would loop forever).
+  while (power * 2 < bytes && power < (std::numeric_limits<std::size_t>::max() >> 2)) power *= 2;
   const std::size_t step = power / 4;
   return (bytes + step - 1) / step * step;
 }

@@ -91,11 +91,15 @@ Generator& default_generator() {
 void manual_seed(std::uint64_t seed) { default_generator().seed_with(seed); }
 
 Tensor rand(const Shape& shape, double low, double high, DType dtype, Generator* gen) {
+  OURO_CHECK(std::isfinite(low) && std::isfinite(high) && low <= high, "rand: expected finite bounds low <= high, got [",
+             low, ", ", high, ")");
   Generator& g = gen ? *gen : default_generator();
   return fill_with(shape, dtype, "rand", [&] { return g.uniform(low, high); });
 }
 
 Tensor randn(const Shape& shape, double mean, double stddev, DType dtype, Generator* gen) {
+  OURO_CHECK(std::isfinite(mean) && std::isfinite(stddev) && stddev >= 0,
+             "randn: expected a finite mean and a finite stddev >= 0, got mean ", mean, ", stddev ", stddev);
   Generator& g = gen ? *gen : default_generator();
   return fill_with(shape, dtype, "randn", [&] { return mean + stddev * g.normal(); });
 }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
+#include <new>
 #include <sstream>
 
 #include "ouro/tensor/allocator.h"
@@ -60,7 +62,18 @@ void Tensor::throw_undefined() { throw Error("tensor: use of an undefined (empty
 Tensor Tensor::empty(const Shape& shape, DType dtype) {
   auto impl = std::make_shared<TensorImpl>();
   const std::int64_t n = shape_numel(shape);
-  impl->storage = std::make_shared<Storage>(static_cast<std::size_t>(n) * dtype_size(dtype));
+  // The byte count must not wrap around (a wrapped size would give a small buffer for a huge
+  // tensor); ptrdiff_t bounds it so that every pointer difference inside stays defined.
+  const auto element = static_cast<std::int64_t>(dtype_size(dtype));
+  OURO_CHECK(n <= std::numeric_limits<std::ptrdiff_t>::max() / element, "tensor of shape ", shape_str(shape), " (",
+             dtype_name(dtype), "): ", n, " elements of ", element, " bytes exceed the addressable memory");
+  const auto bytes = static_cast<std::size_t>(n) * dtype_size(dtype);
+  try {
+    impl->storage = std::make_shared<Storage>(bytes);
+  } catch (const std::bad_alloc&) {
+    throw Error(detail::concat("tensor of shape ", shape_str(shape), " (", dtype_name(dtype), "): cannot allocate ",
+                               bytes, " bytes (out of memory)"));
+  }
   impl->shape = shape;
   impl->numel = n;
   impl->strides = contiguous_strides(shape);

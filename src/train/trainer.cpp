@@ -268,6 +268,10 @@ History Trainer::fit(const Dataset& train, FitOptions options) {
       scheduler_ = s;
     }
   if (!options.resume_from.empty()) resume(run, options.resume_from);
+  // A checkpoint already at (or past) max_steps trains no further step: the check after each
+  // step would otherwise first come after one more.
+  if (options.max_steps > 0 && global_step_ >= options.max_steps)
+    stop_training("reached max_steps = " + std::to_string(options.max_steps));
 
   while (!stop_requested_ && position_.epoch < epochs_) run_epoch(run);
 

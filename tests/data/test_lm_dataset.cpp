@@ -2,7 +2,10 @@
 // row from one batch to the next.
 #include <gtest/gtest.h>
 
+#include <functional>
+#include <limits>
 #include <numeric>
+#include <string>
 
 #include "ouro/core/error.h"
 #include "ouro/data/lm_dataset.h"
@@ -48,6 +51,28 @@ TEST(LmDataset, StreamsContinueAcrossBatches) {
   EXPECT_EQ(stream[0], (std::vector<std::int64_t>{100, 101, 102, 103, 104, 105}));
   EXPECT_EQ(stream[1], (std::vector<std::int64_t>{106, 107, 108, 109, 110, 111}));
   EXPECT_THROW(make_lm_streams(iota_ids(4), 2, 2), Error);
+}
+
+void expect_error_with(const std::function<void()>& body, const std::string& part) {
+  try {
+    body();
+    ADD_FAILURE() << "expected ouro::Error with '" << part << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(LmDataset, HugeSizesAreErrorsWithoutOverflow) {
+  const std::int64_t max = std::numeric_limits<std::int64_t>::max();
+  const std::vector<std::int64_t> ids = {1, 2, 3, 4, 5};
+  expect_error_with([&] { make_lm_windows(ids, max); }, "too few for one window of 9223372036854775807");
+  expect_error_with([&] { make_lm_windows({}, 1); }, "0 tokens are too few");
+  expect_error_with([&] { make_lm_streams(ids, std::int64_t{1} << 62, 4); }, "too few for 4611686018427387904 streams");
+  expect_error_with([&] { make_lm_streams(ids, 2, max); }, "too few");
+  // A stride past the end gives the one first window.
+  const Dataset one = make_lm_windows(ids, 2, max);
+  EXPECT_EQ(one.inputs.shape(), Shape({1, 2}));
+  EXPECT_EQ(make_lm_windows(ids, 2, 1).inputs.size(0), 3);
 }
 
 }  // namespace

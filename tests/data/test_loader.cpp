@@ -1,6 +1,7 @@
 // DataLoader: batch sizes, the last partial batch, drop_last, reproducible per-epoch
 // shuffling, every sample once per epoch, and resuming mid-epoch from the exported state.
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "gradcheck.h"
@@ -126,6 +127,18 @@ TEST(DataLoader, ResumesMidEpochFromState) {
   EXPECT_EQ(states[1].epoch, 1);
   EXPECT_EQ(states[1].batch, 0);
   expect_error([&] { last.set_state({0, 3}); }, {"state batch 3", "out of range for 2 batches"});
+}
+
+TEST(DataLoader, HugeBatchSizesAndBadEpochs) {
+  // ceil(n / batch_size) must not overflow: one batch holding everything.
+  const DataLoader all(counting(5), {.batch_size = std::numeric_limits<std::int64_t>::max()});
+  ASSERT_EQ(all.num_batches(), 1);
+  EXPECT_EQ(all.batch(0, 0).inputs.size(0), 5);
+  const DataLoader empty(counting(0), {.batch_size = 2});
+  EXPECT_EQ(empty.num_batches(), 0);
+  const DataLoader loader(counting(5), {.batch_size = 2, .shuffle = true});
+  expect_error([&] { loader.batch(-1, 0); }, {"epoch must be >= 0", "-1"});
+  expect_error([&] { loader.batch(0, 3); }, {"batch index 3", "3 batches"});
 }
 
 }  // namespace

@@ -59,5 +59,17 @@ TEST(TimeSeries, CsvColumnAndSlidingWindows) {
   std::filesystem::remove(path);
 }
 
+TEST(TimeSeries, NonFiniteValuesAndHugeWindowsAreErrors) {
+  const std::string path = testing::unique_temp_path("ouro_nan_series.csv").string();
+  std::ofstream(path) << "t,v\n1,5\n2,nan\n3,1e39\n";
+  expect_error([&] { read_series_csv(path, CsvColumn("v")); }, {"ouro_nan_series.csv", "value 2", "nan", "finite"});
+  std::ofstream(path) << "t,v\n1,5\n2,6\n3,1e39\n";  // past float32's range: inf once stored
+  expect_error([&] { read_series_csv(path, CsvColumn("v")); }, {"value 3", "inf"});
+  std::filesystem::remove(path);
+  const Tensor series = Tensor::zeros({5, 1});
+  expect_error([&] { sliding_windows(series, std::numeric_limits<std::int64_t>::max(), 2); }, {"5 rows", "shorter"});
+  expect_error([&] { sliding_windows(series, 2, std::numeric_limits<std::int64_t>::max()); }, {"5 rows", "shorter"});
+}
+
 }  // namespace
 }  // namespace ouro

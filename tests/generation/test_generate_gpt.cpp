@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 
 #include "gradcheck.h"
@@ -265,6 +266,30 @@ TEST(GenerateGpt, ErrorsNameTheOption) {
   options.repetition_penalty = 1;
   options.sampling.top_p = 0;
   expect_error([&] { generate_gpt(*model, {1}, options); }, {"top_p"});
+}
+
+TEST(GenerateGpt, ExtremeOptionsAreErrorsOrDefined) {
+  auto model = small_model();
+  GptGenerateOptions options;
+  options.repetition_penalty = INFINITY;
+  expect_error([&] { generate_gpt(*model, {1}, options); }, {"repetition_penalty", "finite", "inf"});
+  options.repetition_penalty = 1;
+  options.max_new_tokens = -1;
+  expect_error([&] { generate_gpt(*model, {1}, options); }, {"max_new_tokens", ">= 0", "-1"});
+  options.sampling.temperature = -0.5;
+  options.max_new_tokens = 1;
+  expect_error([&] { generate_gpt(*model, {1}, options); }, {"temperature", ">= 0"});
+  expect_error([&] { generate_gpt(*model, {-1}, GptGenerateOptions{}); }, {"prompt token id -1"});
+  // Zero new tokens: nothing generated, nothing called.
+  options = GptGenerateOptions{};
+  options.max_new_tokens = 0;
+  EXPECT_TRUE(generate_gpt(*model, {1, 2}, options).tokens.empty());
+  // top_k past the vocabulary samples as top_k = 0 does.
+  options.max_new_tokens = 5;
+  options.seed = 4;
+  const auto unlimited = generate_gpt(*model, {1}, options);
+  options.sampling.top_k = 1000;
+  EXPECT_EQ(generate_gpt(*model, {1}, options).tokens, unlimited.tokens);
 }
 
 }  // namespace

@@ -99,5 +99,29 @@ TEST(Sampling, BadValuesAreErrors) {
   EXPECT_THROW(sample_token(Tensor::zeros({2, 3}), SamplingOptions{}, gen), Error);
 }
 
+TEST(Sampling, ExtremeButValidOptionsStayFinite) {
+  Generator gen(0);
+  // top_k past the vocabulary keeps every token, as top_k = 0 does.
+  const std::vector<double> all = sampling_probabilities(kLogits.data(), 5, SamplingOptions{});
+  EXPECT_EQ(sampling_probabilities(kLogits.data(), 5, SamplingOptions{.top_k = 1000}), all);
+  // A temperature so small that logit / T alone overflows: the mass goes to the tied maxima
+  // (ids 1 and 3), never NaN.
+  const std::vector<float> large = {100.f, 300.f, 50.f, 300.f, -200.f};
+  const std::vector<double> cold = sampling_probabilities(large.data(), 5, SamplingOptions{.temperature = 1e-306});
+  EXPECT_EQ(cold, std::vector<double>({0, 0.5, 0, 0.5, 0}));
+  // A huge temperature is nearly uniform.
+  for (double p : sampling_probabilities(kLogits.data(), 5, SamplingOptions{.temperature = 1e300}))
+    EXPECT_NEAR(p, 0.2, 1e-12);
+  // +inf logits (a diverged model) are an error like NaN, not a NaN distribution.
+  const std::vector<float> with_inf = {1.f, INFINITY};
+  try {
+    sample_token(with_inf.data(), 2, SamplingOptions{}, gen);
+    ADD_FAILURE() << "+inf logit accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("logit 1 is +inf"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(sample_token(kLogits.data(), 5, SamplingOptions{.temperature = INFINITY}, gen), Error);
+}
+
 }  // namespace
 }  // namespace ouro::testing

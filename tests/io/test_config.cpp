@@ -174,5 +174,18 @@ TEST(Config, ClosestNameOnlySuggestsPlausibleTypos) {
   EXPECT_EQ(closest_name("zzz.qqq", keys), "");
 }
 
+TEST(Config, InfiniteNumbersAndDirectoriesAreErrors) {
+  // inf passes "> 0" but is no learning rate, and JSON metadata cannot hold it.
+  expect_contains(error_of(kMinimal, {"optim.lr=inf"}), {"optim.lr", "inf", "finite", "> 0"});
+  expect_contains(error_of(kMinimal, {"optim.clip_grad_norm=-inf"}), {"optim.clip_grad_norm", "finite"});
+  expect_contains(error_of(kMinimal, {"optim.lr=nan"}), {"optim.lr", "nan", "> 0"});
+  try {
+    load_config(std::filesystem::temp_directory_path().string());
+    ADD_FAILURE() << "a directory was read as a config";
+  } catch (const ConfigError& e) {
+    expect_contains(e.what(), {"is a directory", "TOML file"});
+  }
+}
+
 }  // namespace
 }  // namespace ouro

@@ -106,5 +106,11 @@ TEST(Errors, LayerNormShapesNameOpAndShapes) {
                {"layer_norm", "bias", "float64", "float32"});
 }
 
+TEST(Errors, LayerNormModuleRejectsABadEpsAtConstruction) {
+  expect_error([] { LayerNorm({4}, -1e-5); }, {"LayerNorm", "eps", "-1e-05"});
+  expect_error([] { LayerNorm({4}, NAN); }, {"LayerNorm", "eps", "nan"});
+  expect_error([] { LayerNorm({-4}); }, {"[-4]", ">= 0"});
+}
+
 }  // namespace
 }  // namespace ouro::testing

@@ -1,3 +1,5 @@
+#include <limits>
+
 #include "gradcheck.h"
 
 namespace ouro::testing {
@@ -147,6 +149,20 @@ TEST(Errors, ShapeMismatches) {
   expect_error([&] { concat({Tensor::zeros({2, 3}), Tensor::zeros({3, 3})}, 1); }, {"concat", "[3, 3]", "[2, 3]"});
   expect_error([&] { expand(Tensor::zeros({2, 3}), {4, 3}); }, {"expand", "[2, 3]", "[4, 3]"});
   expect_error([&] { permute(Tensor::zeros({2, 3}), {0, 0}); }, {"permute", "twice"});
+}
+
+TEST(Errors, HugeSizesAndStepsDoNotOverflow) {
+  const Tensor x = Tensor::arange(4, DType::Float64);
+  const std::int64_t big = std::int64_t{1} << 40, max = std::numeric_limits<std::int64_t>::max();
+  expect_error([&] { reshape(x, {-1, big, big}); }, {"reshape", "overflow 64 bits"});
+  expect_error([&] { narrow(x, 0, 2, max); }, {"narrow", "length 9223372036854775807", "[4]"});
+  expect_error([&] { expand(Tensor::zeros({1}), {big, big, big}); }, {"overflows 64 bits"});
+  // A step beyond the size picks the first element, as Python's x[0:4:huge] does.
+  const Tensor one = slice(x, 0, 0, 4, max);
+  EXPECT_EQ(one.shape(), Shape({1}));
+  EXPECT_EQ(one.to_vector(), std::vector<double>({0}));
+  EXPECT_EQ(slice(x, 0, std::numeric_limits<std::int64_t>::min(), max, 1).shape(), Shape({4}));
+  EXPECT_EQ(slice(x, 0, 3, 1, 2).shape(), Shape({0}));
 }
 
 }  // namespace

@@ -121,5 +121,14 @@ TEST(Random, StateSaveRestoreReplays) {
   EXPECT_EQ(first, randn({33}, 0.0, 1.0, DType::Float64, &other).to_vector());
 }
 
+TEST(Random, BadBoundsAreErrors) {
+  Generator gen(1);
+  expect_error([&] { rand({3}, 1, 0, DType::Float32, &gen); }, {"rand", "low <= high", "[1, 0)"});
+  expect_error([&] { rand({3}, 0, INFINITY, DType::Float32, &gen); }, {"rand", "finite"});
+  expect_error([&] { randn({3}, 0, -1, DType::Float32, &gen); }, {"randn", "stddev >= 0", "-1"});
+  expect_error([&] { randn({3}, NAN, 1, DType::Float32, &gen); }, {"randn", "finite mean"});
+  EXPECT_EQ(rand({2}, 3, 3, DType::Float64, &gen).to_vector(), std::vector<double>({3, 3}));  // low == high
+}
+
 }  // namespace
 }  // namespace ouro::testing

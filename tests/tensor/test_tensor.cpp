@@ -1,4 +1,18 @@
+#include <limits>
+
 #include "gradcheck.h"
+
+// GCC announces AddressSanitizer with a macro, clang with __has_feature.
+#if defined(__SANITIZE_ADDRESS__)
+#define OURO_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OURO_TEST_UNDER_ASAN 1
+#endif
+#endif
+#ifndef OURO_TEST_UNDER_ASAN
+#define OURO_TEST_UNDER_ASAN 0
+#endif
 
 namespace ouro::testing {
 namespace {
@@ -119,6 +133,25 @@ TEST(TensorCore, RequiresGradOnlyOnFloatingLeaves) {
   EXPECT_FALSE(y.is_leaf());
   expect_error([&] { y.set_requires_grad(true); }, {"set_requires_grad", "leaf", "detach"});
   EXPECT_FALSE(w.detach().requires_grad());
+}
+
+TEST(TensorCore, HugeShapesAreErrorsNotWrappedSizes) {
+  // Element counts past int64, byte counts past the address space (which used to wrap to a
+  // tiny buffer, or hang the allocator's size-class search), and allocations that fail are
+  // all ouro::Error naming the shape.
+  const std::int64_t big = std::int64_t{1} << 40;
+  expect_error([&] { Tensor::empty({big, big}); }, {"[1099511627776, 1099511627776]", "overflows 64 bits"});
+  expect_error([] { Tensor::empty({(std::int64_t{1} << 61) + 1}, DType::Int64); },
+               {"[2305843009213693953]", "int64", "exceed the addressable memory"});
+  expect_error([] { Tensor::empty({std::int64_t{3} << 59}, DType::Float64); }, {"float64", "addressable memory"});
+#if !OURO_TEST_UNDER_ASAN
+  // 256 TiB, past any machine's address space: the allocation fails. (AddressSanitizer aborts
+  // on such a request instead of failing it, so the check is left to ordinary builds.)
+  expect_error([] { Tensor::zeros({std::int64_t{1} << 46}); }, {"[70368744177664]", "cannot allocate", "bytes"});
+#endif
+  expect_error([] { Tensor::empty({2, -1}); }, {"[2, -1]", ">= 0"});
+  expect_error([] { Tensor::arange(-5); }, {"[-5]", ">= 0"});
+  EXPECT_EQ(Tensor::empty({0, big, big}).numel(), 0);  // a zero size makes any product 0
 }
 
 }  // namespace

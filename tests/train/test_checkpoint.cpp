@@ -212,5 +212,24 @@ TEST(Checkpoint, FailedSaveLeavesThePreviousCheckpointIntact) {
   load_checkpoint(path, *fresh);  // still a valid checkpoint
 }
 
+// Resuming a checkpoint that is already at max_steps trains nothing more (it used to run one
+// more step before the check after each step stopped it).
+TEST(Checkpoint, ResumeAtOrPastMaxStepsTrainsNoStep) {
+  const Dataset data = regression_data(44);
+  testing::TempDir dir;
+  const std::string path = dir.file("run.safetensors");
+  ResumeRun first(1);
+  first.fit(data, 5, {std::make_shared<ModelCheckpoint>(
+                         ModelCheckpointOptions{.path = path, .every_n_epochs = 0, .every_n_steps = 5})});
+  for (const std::int64_t max_steps : {5, 3}) {
+    ResumeRun second(7);
+    const History h = second.fit(data, max_steps, {}, path);
+    EXPECT_EQ(h.global_step, 5) << "max_steps " << max_steps;
+    EXPECT_TRUE(second.recorder->losses.empty()) << "max_steps " << max_steps;
+    EXPECT_EQ(testing::flat_weights(*second.model), testing::flat_weights(*first.model));
+    EXPECT_NE(h.stop_reason.find("max_steps"), std::string::npos) << h.stop_reason;
+  }
+}
+
 }  // namespace
 }  // namespace ouro

@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "ouro/io/config.h"
@@ -39,16 +40,25 @@ std::int64_t Args::integer_or(const std::string& name, std::int64_t fallback, st
   return v;
 }
 
-double Args::number_or(const std::string& name, double fallback, double min, double max) const {
+namespace {
+// 0.5, 1e+06: std::to_string's fixed six decimals would print 0 for a tiny bound.
+std::string format_bound(double x) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", x);
+  return buffer;
+}
+}  // namespace
+
+double Args::number_or(const std::string& name, double fallback, double min, double max, bool min_open) const {
   const auto given = text(name);
   if (!given) return fallback;
   char* end = nullptr;
   const double v = std::strtod(given->c_str(), &end);
   if (given->empty() || end != given->c_str() + given->size() || std::isnan(v))
     throw UsageError("--" + name + " " + *given + ": expected a number");
-  if (v < min || v > max)
-    throw UsageError("--" + name + " " + *given + ": expected a number in [" + std::to_string(min) + ", " +
-                     std::to_string(max) + "]");
+  if (v < min || (min_open && v == min) || v > max)
+    throw UsageError("--" + name + " " + *given + ": expected a number in " + (min_open ? "(" : "[") +
+                     format_bound(min) + ", " + format_bound(max) + "]");
   return v;
 }
 

@@ -43,7 +43,8 @@ struct Args {
   // Typed values; a bad or out-of-range one is a UsageError naming the flag.
   std::string text_or(const std::string& name, const std::string& fallback) const;
   std::int64_t integer_or(const std::string& name, std::int64_t fallback, std::int64_t min, std::int64_t max) const;
-  double number_or(const std::string& name, double fallback, double min, double max) const;
+  // min_open: the value must exceed min, not only reach it, as for "(0, 1]".
+  double number_or(const std::string& name, double fallback, double min, double max, bool min_open = false) const;
 };
 
 // Parses argv[1..argc) of a subcommand (argv[0] is its name): "--name value", "--name=value",

@@ -22,10 +22,14 @@ const char* kHelp =
     "options:\n"
     "  --adapter FILE      a LoRA adapter of `ouro finetune` applied (unmerged) to CKPT, which\n"
     "                      must be the checkpoint it was fine-tuned from\n"
-    "  --prompt TEXT       the start of the text (default: empty; the model starts fresh)\n"
-    "  --max-tokens N      tokens to sample (characters for char_lstm; default 200)\n"
+    "  --prompt TEXT       the start of the text (default: empty; the model starts fresh), any\n"
+    "                      bytes: a gpt model sees only its last `context` tokens of it; a\n"
+    "                      char_lstm reads characters it never saw (and invalid UTF-8) as unknown\n"
+    "  --max-tokens N      tokens to sample, 0 to 2^40 (characters for char_lstm; default 200;\n"
+    "                      0 prints the prompt only)\n"
     "  --temperature T     >= 0; lower is more conservative, 0 always takes the likeliest (default 1.0)\n"
-    "  --top-k K           sample among the K likeliest tokens only (default 0: all)\n"
+    "  --top-k K           sample among the K likeliest tokens only (default 0: all; K above the\n"
+    "                      vocabulary size also keeps all)\n"
     "  --top-p P           in (0, 1]: sample among the likeliest tokens whose mass reaches P (default 1)\n"
     "  --repetition-penalty R  > 0: divides the logits of tokens already in the text (CTRL's\n"
     "                      penalty; 1: off, the default; gpt only)\n"
@@ -49,10 +53,10 @@ int run_generate(int argc, char** argv) {
   request.prompt = args.text_or("prompt", "");
   request.max_tokens = args.integer_or("max-tokens", 200, 0, std::int64_t{1} << 40);
   request.temperature = args.number_or("temperature", 1.0, 0, 1e6);
-  request.top_p = args.number_or("top-p", 1.0, std::numeric_limits<double>::min(), 1);
+  request.top_p = args.number_or("top-p", 1.0, 0, 1, /*min_open=*/true);
   request.top_k = args.integer_or("top-k", 0, 0, std::int64_t{1} << 40);
   request.seed = static_cast<std::uint64_t>(args.integer_or("seed", 0, 0, std::numeric_limits<std::int64_t>::max()));
-  request.repetition_penalty = args.number_or("repetition-penalty", 1.0, std::numeric_limits<double>::min(), 1e6);
+  request.repetition_penalty = args.number_or("repetition-penalty", 1.0, 0, 1e6, /*min_open=*/true);
   request.stop = args.all("stop");
   for (const std::string& stop : request.stop)
     if (stop.empty()) throw UsageError("--stop: an empty stop sequence would end generation at once");

@@ -45,6 +45,13 @@ const std::vector<Command> kCommands = {
     {"info", run_info, "version, thread count and memory statistics of this build"},
 };
 
+// A message that already starts with "ouro <command>: " (thrown where the command is known)
+// loses that prefix, which the line printed for it starts with anyway.
+const char* without_prefix(const char* message, const char* command) {
+  const std::string prefix = std::string("ouro ") + command + ": ";
+  return std::strncmp(message, prefix.c_str(), prefix.size()) == 0 ? message + prefix.size() : message;
+}
+
 void print_usage(std::FILE* out) {
   std::fputs("usage: ouro <command> [options]     (ouro <command> --help for each)\n\ncommands:\n", out);
   for (const Command& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
@@ -73,13 +80,13 @@ int main(int argc, char** argv) {
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const UsageError& e) {
-      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, without_prefix(e.what(), c.name));
       return kExitUsage;
     } catch (const ouro::ConfigError& e) {
-      std::fprintf(stderr, "ouro %s: config error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "ouro %s: config error: %s\n", c.name, without_prefix(e.what(), c.name));
       return kExitUsage;
     } catch (const std::exception& e) {
-      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, e.what());
+      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, without_prefix(e.what(), c.name));
       return kExitFailure;
     }
   }

@@ -21,8 +21,9 @@ void check_sampling_options(const SamplingOptions& options);
 // The distribution the next token is drawn from: softmax(logits / temperature), restricted
 // to the top_k largest logits (ties broken towards the lower id), then to the smallest prefix
 // of the remaining tokens by decreasing probability whose mass reaches top_p, renormalised.
-// At temperature 0 it is one-hot at the argmax. Computed in double. NaN logits are an error;
-// -inf logits get probability 0 (all -inf is an error).
+// At temperature 0 it is one-hot at the argmax. Computed in double. NaN and +inf logits are
+// an error; -inf logits get probability 0 (all -inf is an error). top_k larger than the
+// vocabulary keeps every token (as 0 does).
 std::vector<double> sampling_probabilities(const float* logits, std::int64_t count, const SamplingOptions& options);
 
 // One draw from sampling_probabilities (one gen.uniform() per call, none at temperature 0,
