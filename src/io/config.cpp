@@ -309,7 +309,8 @@ void check_value(const KeySpec& spec, const Value& v, const std::string& where) 
       throw ConfigError(where + ": key '" + spec.dotted() + "' = " + describe_value(v) + " is not allowed: expected " +
                         describe_allowed(spec) + (best.empty() ? "" : " (did you mean \"" + best + "\"?)"));
     }
-    if (spec.required && s.empty()) fail();
+    if (spec.required && s.empty())
+      throw ConfigError(where + ": key '" + spec.dotted() + "' = \"\" is not allowed: expected a non-empty string");
     return;
   }
   if (spec.kind == Kind::Bool) return;

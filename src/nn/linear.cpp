@@ -38,6 +38,7 @@ Tensor Linear::forward(const Tensor& x) {
 void Linear::attach_lora(const LoraOptions& options) {
   OURO_CHECK(!has_lora(), "Linear(", options_.in, " -> ", options_.out, ")::attach_lora: a LoRA adapter is already attached");
   OURO_CHECK(options.rank > 0, "Linear::attach_lora: rank must be positive, got ", options.rank);
+  OURO_CHECK(std::isfinite(options.alpha), "Linear::attach_lora: alpha must be a finite number, got ", options.alpha);
   OURO_CHECK(options.dropout >= 0 && options.dropout < 1, "Linear::attach_lora: dropout must be in [0, 1), got ",
              options.dropout);
   lora_options_ = options;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "cli_runner.h"
+#include "ouro/data/csv.h"
 
 namespace ouro::testing {
 namespace {
@@ -126,6 +127,7 @@ TEST(CliBadInput, MalformedOverridesAndConfigsAreUsageErrors) {
                         Case{"train gpt.toml --set model.nope=1", "unknown key 'model.nope'"},
                         Case{"train gpt.toml --set optim.lr=inf", "'optim.lr' = inf is not allowed: expected a finite"},
                         Case{"train gpt.toml --set optim.lr=nan", "'optim.lr' = nan is not allowed"},
+                        Case{"train gpt.toml --set 'train.run_dir=\"\"'", "expected a non-empty string"},
                         Case{"train empty.toml", "missing required key 'model.type'"},
                         Case{"train .", "config '.': is a directory; expected a TOML file"},
                         Case{"train missing.toml", "config 'missing.toml': cannot open"},
@@ -144,6 +146,11 @@ TEST(CliBadInput, EmptyAndNonFiniteFilesAreRuntimeErrorsNamingTheFile) {
   box.write("empty.txt", "");
   box.write("empty.safetensors", "");
   box.write("nan.csv", "t,v\n1,5\n2,nan\n3,4\n4,4\n5,4\n6,4\n7,4\n8,4\n9,4\n");
+  box.write("iris_nan.csv", "150,4,a,b,c\n5.1,3.5,1.4,0.2,0\n4.9,inf,1.4,0.2,1\n");
+  box.write("mlp.toml", "[model]\ntype = \"mlp\"\nhidden_size = 4\n[data]\npath = \"" + sklearn_data_file("iris.csv") +
+                            "\"\n[train]\nrun_dir = \"mlp\"\nepochs = 1\nbatch_size = 50\nprogress = \"silent\"\n");
+  const CliResult mlp = box.run("train mlp.toml");
+  ASSERT_EQ(mlp.code, 0) << mlp.err;
   box.write("forecaster.toml",
             "[model]\ntype = \"forecaster\"\ncell = \"mlp\"\nhidden_size = 4\n"
             "[data]\npath = \"nan.csv\"\ncolumn = \"v\"\nwindow = 3\n"
@@ -159,6 +166,7 @@ TEST(CliBadInput, EmptyAndNonFiniteFilesAreRuntimeErrorsNamingTheFile) {
                         Case{"eval gpt --data empty.txt", "text corpus 'empty.txt': no entries"},
                         Case{"eval lm --data empty.txt", "text corpus 'empty.txt': no entries"},
                         Case{"train forecaster.toml", "nan.csv: value 2 of the column is nan"},
+                        Case{"eval mlp --data iris_nan.csv", "iris_nan.csv: data row 2, feature 2 is inf"},
                         Case{"tokenizer train --vocab-size 300 empty.txt --out v", "'empty.txt': no entries"}}) {
     const CliResult r = box.run(c.arguments);
     EXPECT_EQ(r.code, 1) << c.arguments << ": " << r.err;

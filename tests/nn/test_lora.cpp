@@ -109,6 +109,8 @@ TEST(LoraLinear, AttachStartsAsIdentityWithPeftInit) {
   EXPECT_DOUBLE_EQ(layer.lora_scale(), 2.0);
   expect_error([&] { layer.attach_lora({}); }, {"already attached"});
   expect_error([] { Linear(3, 2).attach_lora(LoraOptions{.rank = 0}); }, {"rank must be positive"});
+  expect_error([] { Linear(3, 2).attach_lora(LoraOptions{.rank = 1, .alpha = NAN}); }, {"alpha", "finite", "nan"});
+  expect_error([] { Linear(3, 2).attach_lora(LoraOptions{.rank = 1, .alpha = INFINITY}); }, {"alpha", "finite"});
 }
 
 TEST(LoraLinear, MergedMatchesUnmerged) {

@@ -1,6 +1,9 @@
 // model.type = "mlp": a classifier of CSV rows (features, then an integer class id in the last
 // column), e.g. scikit-learn's iris.csv. The smallest task: it exercises the whole command
 // line (train, resume, eval, inspect) in a fraction of a second.
+#include <cmath>
+#include <vector>
+
 #include <nlohmann/json.hpp>
 
 #include "cli.h"
@@ -19,7 +22,15 @@ Dataset read_rows(const Config& config, const std::string& path) {
   options.header = config.data.header;
   options.label_column = CsvColumn(-1);
   options.label = CsvLabel::ClassId;
-  return read_csv(path, options);
+  Dataset rows = read_csv(path, options);
+  // A NaN or inf feature would make every loss NaN without saying where it came from.
+  const std::int64_t features = rows.inputs.size(1);
+  const std::vector<double> values = rows.inputs.to_vector();
+  for (std::size_t i = 0; i < values.size(); ++i)
+    OURO_CHECK(std::isfinite(values[i]), "csv ", path, ": data row ", static_cast<std::int64_t>(i) / features + 1,
+               ", feature ", static_cast<std::int64_t>(i) % features + 1, " is ", values[i],
+               "; expected a finite float32 number (missing values are not supported)");
+  return rows;
 }
 
 TaskModel build(const Config& config, std::int64_t inputs, std::int64_t classes) {
