@@ -4,6 +4,7 @@
 // (runtime) with a message naming the thing, or the behaviour `ouro generate --help` defines.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -138,12 +139,28 @@ TEST(CliBadInput, MalformedOverridesAndConfigsAreUsageErrors) {
     EXPECT_EQ(r.code, 2) << c.arguments << ": " << r.err;
     expect_contains(r.err, c.message);
   }
+  // A bad thread count in the environment is refused by every command before it does
+  // anything (train used to fail only after creating its run directory).
+  const char* saved = std::getenv("OURO_NUM_THREADS");
+  const std::string before = saved ? saved : "";
+  for (const char* threads : {"abc", "0", "5000"}) {
+    ::setenv("OURO_NUM_THREADS", threads, 1);
+    for (const char* command : {"train gpt.toml --set train.run_dir=t", "generate gpt", "info"}) {
+      const CliResult r = box.run(command);
+      EXPECT_EQ(r.code, 2) << threads << " " << command << ": " << r.err;
+      expect_contains(r.err, std::string("OURO_NUM_THREADS: expected an integer in [1, 4096], got '") + threads + "'");
+    }
+  }
+  if (saved) ::setenv("OURO_NUM_THREADS", before.c_str(), 1);
+  else ::unsetenv("OURO_NUM_THREADS");
+  EXPECT_FALSE(std::filesystem::exists(box.path("t")));
 }
 
 TEST(CliBadInput, EmptyAndNonFiniteFilesAreRuntimeErrorsNamingTheFile) {
   CliSandbox box;
   train_text_models(box);
   box.write("empty.txt", "");
+  box.write("short.txt", "ab");
   box.write("empty.safetensors", "");
   box.write("nan.csv", "t,v\n1,5\n2,nan\n3,4\n4,4\n5,4\n6,4\n7,4\n8,4\n9,4\n");
   box.write("iris_nan.csv", "150,4,a,b,c\n5.1,3.5,1.4,0.2,0\n4.9,inf,1.4,0.2,1\n");
@@ -165,6 +182,7 @@ TEST(CliBadInput, EmptyAndNonFiniteFilesAreRuntimeErrorsNamingTheFile) {
                         Case{"generate gpt --adapter empty.safetensors", "empty.safetensors"},
                         Case{"eval gpt --data empty.txt", "text corpus 'empty.txt': no entries"},
                         Case{"eval lm --data empty.txt", "text corpus 'empty.txt': no entries"},
+                        Case{"eval lm --data short.txt", "eval data 'short.txt': 5 characters"},
                         Case{"train forecaster.toml", "nan.csv: value 2 of the column is nan"},
                         Case{"eval mlp --data iris_nan.csv", "iris_nan.csv: data row 2, feature 2 is inf"},
                         Case{"tokenizer train --vocab-size 300 empty.txt --out v", "'empty.txt': no entries"}}) {

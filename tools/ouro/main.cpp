@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "ouro/core/error.h"
 #include "ouro/io/config.h"
+#include "ouro/kernels/cpu/parallel.h"
 
 namespace ouro::cli {
 int run_info(int argc, char** argv);
@@ -60,7 +61,8 @@ void print_usage(std::FILE* out) {
       "failed training); 2 usage error (unknown command or option, missing or extra argument,\n"
       "bad option value, invalid config: unknown key, wrong type, out of range); 130 training\n"
       "interrupted by Ctrl-C / SIGTERM after writing its checkpoint (continue with ouro resume).\n"
-      "threads: OURO_NUM_THREADS (default: all cores).\n",
+      "threads: OURO_NUM_THREADS, an integer in [1, 4096] (default: all cores; another value\n"
+      "is a usage error).\n",
       out);
 }
 }  // namespace
@@ -77,6 +79,14 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : kCommands) {
     if (command != c.name) continue;
+    // A bad OURO_NUM_THREADS is read on the first parallel kernel, which may come after a run
+    // directory was created; checked here, every command refuses it before doing anything.
+    try {
+      ouro::num_threads();
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "ouro %s: error: %s\n", c.name, e.what());
+      return kExitUsage;
+    }
     try {
       return c.run(argc - 1, argv + 1);
     } catch (const UsageError& e) {

@@ -117,7 +117,11 @@ std::vector<std::int64_t> corpus_ids(const TaskModel& model, const std::string& 
 }
 
 Dataset evaluation_data(const Config& config, const TaskModel& model, const std::string& path) {
-  return make_lm_windows(corpus_ids(model, path), config.data.seq_len);
+  const std::vector<std::int64_t> ids = corpus_ids(model, path);
+  OURO_CHECK(static_cast<std::int64_t>(ids.size()) > config.data.seq_len, "eval data '", path, "': ", ids.size(),
+             " characters (entry separators included) are too few for one window of data.seq_len = ",
+             config.data.seq_len, " plus its next character");
+  return make_lm_windows(ids, config.data.seq_len);
 }
 
 // Bits per character and per UTF-8 byte of the text scored (the unit token models share).

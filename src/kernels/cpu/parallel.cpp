@@ -20,7 +20,7 @@ int initial_threads() {
     char* end = nullptr;
     const long value = std::strtol(env, &end, 10);
     if (end == env || *end != '\0' || value < 1 || value > 4096)
-      throw Error(std::string("OURO_NUM_THREADS: expected a positive integer, got '") + env + "'");
+      throw Error(std::string("OURO_NUM_THREADS: expected an integer in [1, 4096], got '") + env + "'");
     threads = static_cast<int>(value);
   }
   omp_set_num_threads(threads);
