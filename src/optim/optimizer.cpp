@@ -25,6 +25,9 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double de
   OURO_CHECK(!std::isnan(default_lr), name_, ": lr must be given (torch.optim.", name_, " has no default)");
   OURO_CHECK(default_lr >= 0, name_, ": lr must be >= 0, got ", default_lr);
   OURO_CHECK(default_weight_decay >= 0, name_, ": weight_decay must be >= 0, got ", default_weight_decay);
+  // inf passes ">= 0" but turns the first step's weights into inf or NaN.
+  OURO_CHECK(std::isfinite(default_lr), name_, ": lr must be finite, got ", default_lr);
+  OURO_CHECK(std::isfinite(default_weight_decay), name_, ": weight_decay must be finite, got ", default_weight_decay);
   std::set<const TensorImpl*> seen;
   for (std::size_t g = 0; g < groups_.size(); ++g) {
     ParamGroup& group = groups_[g];
@@ -34,6 +37,8 @@ Optimizer::Optimizer(const char* name, std::vector<ParamGroup> groups, double de
     if (!group.weight_decay) group.weight_decay = default_weight_decay;
     OURO_CHECK(*group.lr >= 0, at, "lr must be >= 0, got ", *group.lr);
     OURO_CHECK(*group.weight_decay >= 0, at, "weight_decay must be >= 0, got ", *group.weight_decay);
+    OURO_CHECK(std::isfinite(*group.lr), at, "lr must be finite, got ", *group.lr);
+    OURO_CHECK(std::isfinite(*group.weight_decay), at, "weight_decay must be finite, got ", *group.weight_decay);
     for (const auto& [option, value] : group.options) {
       OURO_CHECK(std::find(option_names.begin(), option_names.end(), option) != option_names.end(), at,
                  "unknown option \"", option, "\" (value ", value, ")");
@@ -78,6 +83,7 @@ void Optimizer::set_lr(std::size_t group, double lr) {
   OURO_CHECK(group < groups_.size(), name_, ": set_lr: group ", group, " out of range (", groups_.size(),
              " groups)");
   OURO_CHECK(lr >= 0, where(group), "lr must be >= 0, got ", lr);
+  OURO_CHECK(std::isfinite(lr), where(group), "lr must be finite, got ", lr);
   groups_[group].lr = lr;
 }
 

@@ -133,6 +133,9 @@ TEST(CliBadInput, MalformedOverridesAndConfigsAreUsageErrors) {
                         Case{"train .", "config '.': is a directory; expected a TOML file"},
                         Case{"train missing.toml", "config 'missing.toml': cannot open"},
                         Case{"resume gpt --set model.width=8", "cannot change when resuming"},
+                        Case{"resume gpt --set foo", "--set foo: expected key=value"},
+                        Case{"resume gpt --set =5", "--set =5: expected key=value"},
+                        Case{"resume gpt --set train.max_steps=-3", "'train.max_steps' = -3 is not allowed"},
                         Case{"tokenizer frob", "unknown action 'frob'"},
                         Case{"info extra", "unexpected argument 'extra'"}}) {
     const CliResult r = box.run(c.arguments);

@@ -313,6 +313,11 @@ TEST(Optimizers, OptionErrors) {
   expect_error([&] { Adam({transpose(w, 0, 1)}); }, {"Adam: parameter 0 must be contiguous"});
   Adam opt({w});
   expect_error([&] { opt.set_lr(-1); }, {"Adam: lr must be >= 0, got -1"});
+  expect_error([&] { opt.set_lr(INFINITY); }, {"Adam: lr must be finite, got inf"});
+  expect_error([&] { SGD({w}, {.lr = INFINITY}); }, {"SGD: lr must be finite, got inf"});
+  expect_error([&] { AdamW({w}, {.weight_decay = INFINITY}); }, {"AdamW: weight_decay must be finite, got inf"});
+  expect_error([&] { Adam({ParamGroup{.params = {w}}, ParamGroup{.params = {b}, .lr = INFINITY}}); },
+               {"Adam: group 1: lr must be finite, got inf"});
   expect_error([&] { opt.set_lr(3, 0.1); }, {"Adam: set_lr: group 3 out of range (1 groups)"});
   w.impl().grad = Tensor::ones({3, 2}).impl_ptr();
   expect_error([&] { opt.step(); }, {"Adam: parameter 0: gradient is a float32 tensor of shape [3, 2]",

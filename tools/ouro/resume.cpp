@@ -44,7 +44,10 @@ int run_resume(int argc, char** argv) {
   }
   const std::string dir = args.positional[0];
   for (const std::string& assignment : args.all("set")) {
-    const std::string key = assignment.substr(0, assignment.find('='));
+    const std::size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+      throw UsageError("--set " + assignment + ": expected key=value, e.g. train.max_steps=1000");
+    const std::string key = assignment.substr(0, eq);
     if (std::find(kResumableKeys.begin(), kResumableKeys.end(), key) == kResumableKeys.end())
       throw UsageError("--set " + assignment + ": '" + key +
                        "' cannot change when resuming (it would change the run); allowed: train.epochs, "
