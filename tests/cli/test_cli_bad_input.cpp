@@ -10,6 +10,7 @@
 
 #include "cli_runner.h"
 #include "ouro/data/csv.h"
+#include "ouro/io/safetensors.h"
 
 namespace ouro::testing {
 namespace {
@@ -201,6 +202,22 @@ TEST(CliBadInput, EmptyAndNonFiniteFilesAreRuntimeErrorsNamingTheFile) {
     r = box.run("tokenizer decode --encoder v/encoder.json --merges v/vocab.bpe < ids.txt");
     EXPECT_EQ(r.code, 1) << ids << ": " << r.err;
     expect_contains(r.err, ids);
+  }
+}
+
+// A gpt checkpoint whose tokenizer metadata disagrees with the model's vocabulary (hand-edited
+// or foreign) is refused on loading, not in the middle of generating.
+TEST(CliBadInput, ATokenizerThatDoesNotFitTheModelIsRefused) {
+  CliSandbox box;
+  train_text_models(box);
+  SafetensorsFile file = load_safetensors(box.path("gpt/checkpoints/step-00000002.safetensors"));
+  file.metadata["tokenizer"] =
+      R"({"type":"char","vocab":{"type":"char","unknown":0,"code_points":[65533,97,98],"counts":[0,1,1]}})";
+  save_safetensors(box.path("three_ids.safetensors"), file.tensors, file.metadata);
+  for (const char* command : {"generate three_ids.safetensors", "eval three_ids.safetensors --data corpus.txt"}) {
+    const CliResult r = box.run(command);
+    EXPECT_EQ(r.code, 1) << command << ": " << r.err;
+    expect_contains(r.err, "the tokenizer has 3 ids but the model's vocabulary has 256");
   }
 }
 

@@ -123,7 +123,13 @@ TaskModel rebuild(const Config& config, const std::map<std::string, std::string>
              ", not a Gpt");
   const auto tokenizer = metadata.find("tokenizer");
   OURO_CHECK(tokenizer != metadata.end(), "checkpoint: no \"tokenizer\" metadata (the gpt task writes one)");
-  return wrap(config, Gpt::from_config_json(tree.at("config").dump()), TextTokenizer::from_json(tokenizer->second));
+  auto model = Gpt::from_config_json(tree.at("config").dump());
+  TextTokenizer text_tokenizer = TextTokenizer::from_json(tokenizer->second);
+  // Ids the tokenizer makes must be ids the model embeds, and back: a mismatch (a hand-edited
+  // or foreign checkpoint) would fail only in the middle of generating or scoring.
+  OURO_CHECK(text_tokenizer.vocab_size() == model->config().vocab_size, "checkpoint: the tokenizer has ",
+             text_tokenizer.vocab_size(), " ids but the model's vocabulary has ", model->config().vocab_size);
+  return wrap(config, std::move(model), std::move(text_tokenizer));
 }
 
 // The text of a corpus (name or fortune-format file), entries joined as in training.
