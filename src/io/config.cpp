@@ -555,10 +555,18 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     throw ConfigError("config '" + path + "': is a directory; expected a TOML file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError("config '" + path + "': cannot open the file for reading");
-  std::stringstream text;
-  text << in.rdbuf();
+  // Read at most a bound past any real config: /dev/zero or a huge file given by mistake
+  // would otherwise be read until memory runs out (pipes such as /dev/stdin stay allowed).
+  constexpr std::size_t kMaxConfigBytes = std::size_t{16} << 20;
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      throw ConfigError("config '" + path + "': larger than 16 MiB; expected a TOML config file");
+  }
   if (in.bad()) throw ConfigError("config '" + path + "': reading the file failed");
-  return parse_config(text.str(), path, overrides);
+  return parse_config(text, path, overrides);
 }
 
 std::string config_to_toml(const Config& config) {

@@ -133,6 +133,8 @@ TEST(CliBadInput, MalformedOverridesAndConfigsAreUsageErrors) {
                         Case{"train empty.toml", "missing required key 'model.type'"},
                         Case{"train .", "config '.': is a directory; expected a TOML file"},
                         Case{"train missing.toml", "config 'missing.toml': cannot open"},
+                        Case{"train /dev/zero", "config '/dev/zero': larger than 16 MiB"},  // used to read forever
+                        Case{"finetune /dev/zero", "config '/dev/zero': larger than 16 MiB"},
                         Case{"resume gpt --set model.width=8", "cannot change when resuming"},
                         Case{"resume gpt --set foo", "--set foo: expected key=value"},
                         Case{"resume gpt --set =5", "--set =5: expected key=value"},
