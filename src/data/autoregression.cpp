@@ -38,8 +38,9 @@ std::vector<double> solve(std::vector<double> a, std::vector<double> b) {
 AutoRegression AutoRegression::fit(const std::vector<double>& y, std::size_t p, std::size_t first) {
   OURO_CHECK(p >= 1, "AutoRegression::fit: the order p must be >= 1, got ", p);
   if (first == 0) first = p;
-  OURO_CHECK(first >= p && y.size() >= first + p + 1, "AutoRegression::fit: an AR(", p, ") from target ", first,
-             " needs more than ", first + p, " values, the series has ", y.size());
+  // y.size() >= first + p + 1, written so that a huge p or first cannot wrap the sum around.
+  OURO_CHECK(first >= p && first <= y.size() && y.size() - first > p, "AutoRegression::fit: an AR(", p,
+             ") from target ", first, " needs more than first + p values, the series has ", y.size());
   const std::size_t k = p + 1;
   std::vector<double> xtx(k * k, 0.0), xty(k, 0.0);
   auto regressor = [&](std::size_t t, std::size_t j) { return j == 0 ? 1.0 : y[t - j]; };
@@ -74,7 +75,11 @@ std::size_t AutoRegression::choose_order_aic(const std::vector<double>& y, std::
 
 std::vector<double> AutoRegression::forecast(const std::vector<double>& history, std::size_t horizon) const {
   const std::size_t p = order();
-  OURO_CHECK(p >= 1 && history.size() >= p, "AutoRegression::forecast: an AR(", p, ") needs at least ", p,
+  OURO_CHECK(p >= 1, "AutoRegression::forecast: the model has no coefficients (fit it first)");
+  // The whole path is held in memory; 2^32 steps (32 GiB of doubles) is past any real use.
+  OURO_CHECK(horizon <= (std::size_t{1} << 32), "AutoRegression::forecast: horizon ", horizon,
+             " is too large (at most 2^32)");
+  OURO_CHECK(history.size() >= p, "AutoRegression::forecast: an AR(", p, ") needs at least ", p,
              " past values, got ", history.size());
   std::vector<double> path(history.end() - static_cast<std::ptrdiff_t>(p), history.end());
   std::vector<double> out;

@@ -1,5 +1,7 @@
 #include "ouro/data/utf8.h"
 
+#include "ouro/core/error.h"
+
 namespace ouro::utf8 {
 namespace {
 
@@ -8,6 +10,8 @@ bool is_continuation(unsigned char b) { return (b & 0xC0) == 0x80; }
 }  // namespace
 
 char32_t decode_one(std::string_view text, std::size_t pos, std::size_t* length) {
+  OURO_CHECK(pos < text.size(), "utf8::decode_one: position ", pos, " is past the end of a text of ", text.size(),
+             " bytes");
   const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
   const unsigned char lead = byte(pos);
   *length = 1;

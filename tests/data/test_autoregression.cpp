@@ -51,5 +51,18 @@ TEST(AutoRegression, ErrorsNameTheOrderAndLength) {
   testing::expect_error([&] { ar.forecast({1}, 2); }, {"AR(2)", "at least 2", "got 1"});
 }
 
+TEST(AutoRegression, HugeOrdersStartsAndHorizonsAreErrors) {
+  const std::vector<double> y = {1, 3, 2, 5, 4, 6, 5, 8};
+  const std::size_t huge = static_cast<std::size_t>(-1);
+  // first + p used to wrap around and pass the length check.
+  testing::expect_error([&] { AutoRegression::fit(y, 1, huge); }, {"AR(1) from target 18446744073709551615", "has 8"});
+  testing::expect_error([&] { AutoRegression::fit(y, huge); }, {"needs more than first + p values"});
+  testing::expect_error([&] { AutoRegression::choose_order_aic(y, huge / 2); }, {"the series has 8"});
+  testing::expect_error([&] { AutoRegression{}.forecast(y, 3); }, {"no coefficients"});
+  const AutoRegression ar = AutoRegression::fit(y, 1);
+  testing::expect_error([&] { ar.forecast(y, huge); }, {"horizon 18446744073709551615 is too large"});
+  EXPECT_TRUE(ar.forecast(y, 0).empty());
+}
+
 }  // namespace
 }  // namespace ouro

@@ -2,6 +2,7 @@
 // subpart) for each kind of malformed input.
 #include <gtest/gtest.h>
 
+#include "ouro/core/error.h"
 #include "ouro/data/utf8.h"
 
 namespace ouro::testing {
@@ -40,6 +41,17 @@ TEST(Utf8, MalformedPiecesBecomeOneReplacementEach) {
   // Encoding never produces invalid UTF-8.
   EXPECT_EQ(utf8::encode(char32_t{0xD800}), "\xEF\xBF\xBD");
   EXPECT_EQ(utf8::encode(char32_t{0x110000}), "\xEF\xBF\xBD");
+}
+
+TEST(Utf8, DecodingPastTheEndIsAnError) {
+  std::size_t length = 0;
+  EXPECT_EQ(utf8::decode_one("ab", 1, &length), U'b');
+  try {
+    utf8::decode_one("ab", 2, &length);  // used to read text[2], past the view
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("position 2 is past the end of a text of 2 bytes"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
