@@ -39,6 +39,9 @@ Cache& cache() {
 }  // namespace
 
 void* allocate_bytes(std::size_t bytes) {
+  // Past PTRDIFF_MAX no allocation can succeed, and rounding up to a size class could wrap
+  // around to a small block.
+  if (bytes > static_cast<std::size_t>(std::numeric_limits<std::ptrdiff_t>::max())) throw std::bad_alloc();
   const std::size_t size = size_class(bytes);
   Cache& c = cache();
   {

@@ -1,3 +1,6 @@
+#include <limits>
+#include <new>
+
 #include "gradcheck.h"
 
 namespace ouro::testing {
@@ -86,6 +89,15 @@ TEST(Allocator, BlocksAreAligned) {
     EXPECT_EQ(reinterpret_cast<std::uintptr_t>(p) % 64, 0u) << bytes;
     free_bytes(p, bytes);
   }
+}
+
+TEST(Allocator, ImpossibleSizesFailWithoutChangingTheStatistics) {
+  // Sizes near 2^64 used to loop forever in the size-class search or round to a small block.
+  const MemoryStats before = memory_stats();
+  for (const std::size_t bytes : {std::numeric_limits<std::size_t>::max(), std::numeric_limits<std::size_t>::max() - 100,
+                                  std::size_t{3} << 62})
+    EXPECT_THROW(allocate_bytes(bytes), std::bad_alloc) << bytes;
+  EXPECT_EQ(memory_stats().live_bytes, before.live_bytes);
 }
 
 }  // namespace
