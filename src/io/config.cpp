@@ -17,6 +17,8 @@
 #include <sstream>
 #include <variant>
 
+#include "ouro/data/utf8.h"
+
 namespace ouro {
 namespace {
 
@@ -325,6 +327,15 @@ void check_value(const KeySpec& spec, const Value& v, const std::string& where) 
   if (x > spec.upper || (spec.upper_open && x == spec.upper)) fail();
 }
 
+// A string value must be one that config.toml and the checkpoint's JSON metadata can store
+// again: UTF-8 without control characters.
+void check_text(const KeySpec& spec, const std::string& value, const std::string& where) {
+  const bool control =
+      std::any_of(value.begin(), value.end(), [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
+  if (control || !utf8::is_valid(value))
+    throw ConfigError(where + ": key '" + spec.dotted() + "': expected UTF-8 text without control characters");
+}
+
 // A TOML node as the key's type, or an error naming the type found.
 Value value_from_node(const KeySpec& spec, const toml::node& node, const std::string& where) {
   auto wrong = [&](const std::string& found) -> Value {
@@ -348,7 +359,10 @@ Value value_from_node(const KeySpec& spec, const toml::node& node, const std::st
       if (const auto* b = node.as_boolean()) return Value{b->get()};
       return wrong(found);
     case Kind::String:
-      if (const auto* s = node.as_string()) return Value{s->get()};
+      if (const auto* s = node.as_string()) {
+        check_text(spec, s->get(), where);
+        return Value{s->get()};
+      }
       return wrong(found);
   }
   return wrong(found);
@@ -378,9 +392,17 @@ Value value_from_text(const KeySpec& spec, const std::string& text, const std::s
       if (text == "true") return Value{true};
       if (text == "false") return Value{false};
       return wrong();
-    case Kind::String:
-      if (text.size() >= 2 && text.front() == '"' && text.back() == '"') return Value{text.substr(1, text.size() - 2)};
-      return Value{text};
+    case Kind::String: {
+      // A run directory named with an invalid byte used to start training and then fail
+      // writing its first checkpoint.
+      const bool quoted = text.size() >= 2 && text.front() == '"' && text.back() == '"';
+      const std::string value = quoted ? text.substr(1, text.size() - 2) : text;
+      if (!quoted && !text.empty() && text.front() == '"')
+        throw ConfigError(where + ": key '" + spec.dotted() + "': the value opens a quote it does not close; write " +
+                          spec.dotted() + "=\"...\" or leave the quotes out");
+      check_text(spec, value, where);
+      return Value{value};
+    }
   }
   return wrong();
 }

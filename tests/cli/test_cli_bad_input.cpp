@@ -130,6 +130,12 @@ TEST(CliBadInput, MalformedOverridesAndConfigsAreUsageErrors) {
                         Case{"train gpt.toml --set optim.lr=inf", "'optim.lr' = inf is not allowed: expected a finite"},
                         Case{"train gpt.toml --set optim.lr=nan", "'optim.lr' = nan is not allowed"},
                         Case{"train gpt.toml --set 'train.run_dir=\"\"'", "expected a non-empty string"},
+                        // Strings the run's config.toml and checkpoint metadata could not hold
+                        // again (an invalid byte used to fail only at the first checkpoint).
+                        Case{"train gpt.toml --set \"$(printf 'train.run_dir=r\\377')\"",
+                             "'train.run_dir': expected UTF-8 text without control characters"},
+                        Case{"train gpt.toml --set \"$(printf 'train.run_dir=a\\nb')\"", "without control characters"},
+                        Case{"train gpt.toml --set 'train.run_dir=\"r # note'", "opens a quote it does not close"},
                         Case{"train empty.toml", "missing required key 'model.type'"},
                         Case{"train .", "config '.': is a directory; expected a TOML file"},
                         Case{"train missing.toml", "config 'missing.toml': cannot open"},

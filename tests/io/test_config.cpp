@@ -174,6 +174,16 @@ TEST(Config, ClosestNameOnlySuggestsPlausibleTypos) {
   EXPECT_EQ(closest_name("zzz.qqq", keys), "");
 }
 
+TEST(Config, StringsMustBeUtf8WithoutControlCharacters) {
+  // From the file (TOML escapes can spell a control character) and from --set alike.
+  expect_contains(error_of(config_with("", "", "", "") + "[optim]\nname = \"a\\u0001b\"\n"),
+                  {"optim.name", "without control characters"});
+  expect_contains(error_of(kMinimal, {"train.run_dir=a\tb"}), {"train.run_dir", "without control characters"});
+  expect_contains(error_of(kMinimal, {"train.run_dir=r\xff"}), {"train.run_dir", "UTF-8"});
+  expect_contains(error_of(kMinimal, {"train.run_dir=\"r # note"}), {"opens a quote it does not close"});
+  EXPECT_EQ(parse_config(kMinimal, "test.toml", {"train.run_dir=\"runs/é\""}).train.run_dir, "runs/é");
+}
+
 TEST(Config, InfiniteNumbersAndDirectoriesAreErrors) {
   // inf passes "> 0" but is no learning rate, and JSON metadata cannot hold it.
   expect_contains(error_of(kMinimal, {"optim.lr=inf"}), {"optim.lr", "inf", "finite", "> 0"});
