@@ -1,7 +1,9 @@
 // What a careless or hostile user gives the `ouro` binary: out-of-range and malformed flag
-// values, prompts longer than the model's context or not UTF-8, empty and non-finite data,
-// empty checkpoint files, resuming past max_steps. Each gets exit code 2 (usage) or 1
-// (runtime) with a message naming the thing, or the behaviour `ouro generate --help` defines.
+// values and --set overrides, a bad OURO_NUM_THREADS, /dev/zero as a config, prompts longer
+// than the model's context or not UTF-8, empty and non-finite data, empty checkpoint files, a
+// checkpoint whose tokenizer does not fit its model, resuming past max_steps. Each gets exit
+// code 2 (usage) or 1 (runtime) with a message naming the thing, or the behaviour that
+// `ouro generate --help` defines.
 #include <gtest/gtest.h>
 
 #include <cstdlib>
