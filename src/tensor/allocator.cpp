@@ -7,6 +7,26 @@
 #include <unordered_map>
 #include <vector>
 
+// Under AddressSanitizer the cache would hide from it exactly the bugs it exists to find: a
+// tensor read after its storage went back to the cache, or past its end into the size class's
+// slack, touches memory malloc still counts as ours. So cached blocks and the slack behind
+// every live block are poisoned, and such an access is reported as it would be with malloc.
+#if defined(__SANITIZE_ADDRESS__)
+#define OURO_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OURO_ASAN 1
+#endif
+#endif
+#ifdef OURO_ASAN
+#include <sanitizer/asan_interface.h>
+#define OURO_POISON(ptr, bytes) ASAN_POISON_MEMORY_REGION(ptr, bytes)
+#define OURO_UNPOISON(ptr, bytes) ASAN_UNPOISON_MEMORY_REGION(ptr, bytes)
+#else
+#define OURO_POISON(ptr, bytes) ((void)(ptr), (void)(bytes))
+#define OURO_UNPOISON(ptr, bytes) ((void)(ptr), (void)(bytes))
+#endif
+
 namespace ouro {
 namespace {
 
@@ -29,6 +49,13 @@ struct Cache {
   std::unordered_map<std::size_t, std::vector<void*>> free_lists;
   MemoryStats stats;
 };
+
+// A block of `size` bytes handed out for `bytes`: usable up to `bytes`, poisoned after.
+void* hand_out(void* ptr, std::size_t bytes, std::size_t size) {
+  OURO_UNPOISON(ptr, bytes);
+  OURO_POISON(static_cast<char*>(ptr) + bytes, size - bytes);
+  return ptr;
+}
 
 Cache& cache() {
   // Never destroyed: tensors in static storage may be freed after main returns.
@@ -54,7 +81,7 @@ void* allocate_bytes(std::size_t bytes) {
       void* ptr = it->second.back();
       it->second.pop_back();
       c.stats.cached_bytes -= size;
-      return ptr;
+      return hand_out(ptr, bytes, size);
     }
     ++c.stats.system_allocations;
   }
@@ -64,13 +91,14 @@ void* allocate_bytes(std::size_t bytes) {
     c.stats.live_bytes -= size;
     throw std::bad_alloc();
   }
-  return ptr;
+  return hand_out(ptr, bytes, size);
 }
 
 void free_bytes(void* ptr, std::size_t bytes) {
   if (ptr == nullptr) return;
   const std::size_t size = size_class(bytes);
   Cache& c = cache();
+  OURO_POISON(ptr, size);
   std::lock_guard<std::mutex> lock(c.mutex);
   c.stats.live_bytes -= size;
   c.stats.cached_bytes += size;
@@ -93,7 +121,10 @@ void empty_memory_cache() {
   Cache& c = cache();
   std::lock_guard<std::mutex> lock(c.mutex);
   for (auto& [size, list] : c.free_lists)
-    for (void* ptr : list) std::free(ptr);
+    for (void* ptr : list) {
+      OURO_UNPOISON(ptr, size);
+      std::free(ptr);
+    }
   c.free_lists.clear();
   c.stats.cached_bytes = 0;
 }

@@ -3,8 +3,35 @@
 
 #include "gradcheck.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define OURO_TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define OURO_TEST_ASAN 1
+#endif
+#endif
+#ifdef OURO_TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace ouro::testing {
 namespace {
+
+// Whether AddressSanitizer would report an access to `ptr` (always false without it).
+bool poisoned(const void* ptr) {
+#ifdef OURO_TEST_ASAN
+  return __asan_address_is_poisoned(ptr) != 0;
+#else
+  (void)ptr;
+  return false;
+#endif
+}
+constexpr bool kAsan =
+#ifdef OURO_TEST_ASAN
+    true;
+#else
+    false;
+#endif
 
 // One "step": forward and backward through a few ops, the way a training step allocates
 // activations, temporaries and gradients and frees them all by its end.
@@ -98,6 +125,25 @@ TEST(Allocator, ImpossibleSizesFailWithoutChangingTheStatistics) {
                                   std::size_t{3} << 62})
     EXPECT_THROW(allocate_bytes(bytes), std::bad_alloc) << bytes;
   EXPECT_EQ(memory_stats().live_bytes, before.live_bytes);
+}
+
+// A freed block is reused for the next request of its size class; under AddressSanitizer
+// (make test-asan) it is poisoned while cached and, when handed out, beyond the bytes asked
+// for, so a read after free or past the end is reported although malloc never saw a free.
+TEST(Allocator, ReusedBlocksArePoisonedWhileCachedAndPastTheRequestUnderAsan) {
+  char* first = static_cast<char*>(allocate_bytes(100));  // size class 128
+  EXPECT_FALSE(poisoned(first));
+  EXPECT_FALSE(poisoned(first + 99));
+  EXPECT_EQ(poisoned(first + 100), kAsan);
+  EXPECT_EQ(poisoned(first + 127), kAsan);
+  free_bytes(first, 100);
+  EXPECT_EQ(poisoned(first), kAsan);
+  EXPECT_EQ(poisoned(first + 99), kAsan);
+  char* again = static_cast<char*>(allocate_bytes(120));  // the same class: the cached block
+  ASSERT_EQ(again, first);
+  EXPECT_FALSE(poisoned(again + 119));
+  EXPECT_EQ(poisoned(again + 120), kAsan);
+  free_bytes(again, 120);
 }
 
 }  // namespace
