@@ -6,8 +6,11 @@
 
 #include <atomic>
 #include <cerrno>
+#include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "ouro/core/error.h"
 
@@ -50,6 +53,16 @@ struct TempFile {
     if (!renamed) ::unlink(path.c_str());
   }
 };
+
+// OURO_TEST_ATOMIC_WRITE_DELAY_MS=N (tests only): sleep N ms after the contents are written and
+// before the rename, so that a test's kill -9 can land while a checkpoint is half done.
+void pause_for_fault_tests() {
+  static const long delay_ms = [] {
+    const char* text = std::getenv("OURO_TEST_ATOMIC_WRITE_DELAY_MS");
+    return text ? std::strtol(text, nullptr, 10) : 0L;
+  }();
+  if (delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+}
 
 }  // namespace
 
@@ -109,6 +122,7 @@ void write_file_atomically(const std::string& path, const std::function<void(Fil
     fill(sink);
     sink.flush();
   }
+  pause_for_fault_tests();
   // Without the fsync, a crash soon after the rename can leave `path` naming an empty or
   // partly written file on filesystems that reorder data and metadata writes (ext4 without
   // auto_da_alloc, xfs).

@@ -252,6 +252,11 @@ const std::vector<KeySpec>& schema() {
                      "stop after the step that passes this wall time, with a checkpoint (0: no limit)"),
       OURO_INT_KEY(train, eval_every, 0, kMaxInt, kGpt,
                    "steps between validations over the whole split, in bits per byte (0: at the end only)"),
+      OURO_STRING_KEY(train, on_nan, (Strings{"stop", "skip"}), kAll, false,
+                      "a step with a NaN/infinite loss or gradient: stop the run before its update (exit code 1; "
+                      "the last checkpoint is good), or skip its update and go on"),
+      OURO_INT_KEY(train, debug_inject_nan_step, -1, kMaxInt, kAll,
+                   "test hook: put a NaN into one gradient at this step (steps taken before it; -1: never)"),
 
       OURO_STRING_KEY(finetune, init_from, kAll, kAll, false,
                       "ouro finetune: the base checkpoint or run directory (--from overrides it)"),

@@ -9,6 +9,7 @@
 #include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 
@@ -338,7 +339,11 @@ void MetricsLogger::write_record(const char* kind, std::int64_t epoch, std::int6
 
 // ---- TerminateOnNaN ----
 
-void TerminateOnNaN::on_train_begin() { parameters_ = trainer().model().named_parameters(/*trainable_only=*/true); }
+void TerminateOnNaN::on_train_begin() {
+  parameters_ = trainer().model().named_parameters(/*trainable_only=*/true);
+  message_.clear();
+  triggered_ = 0;
+}
 
 void TerminateOnNaN::on_before_optimizer_step(std::int64_t step, const Logs& logs) {
   const auto it = logs.find("loss");
@@ -364,12 +369,22 @@ void TerminateOnNaN::on_before_optimizer_step(std::int64_t step, const Logs& log
     }
   }
   if (std::isfinite(loss) && bad_parameter.empty()) return;
+  ++triggered_;
   std::string message = "TerminateOnNaN: ";
   message += std::isfinite(loss) ? "a non-finite gradient" : "loss is " + std::to_string(loss);
   message += " at step " + std::to_string(step) + " (epoch " + std::to_string(trainer().epoch() + 1) + ")";
   if (!bad_parameter.empty()) message += "; first parameter with a non-finite gradient: " + bad_parameter;
+  if (action_ == NanAction::Skip) {
+    trainer().skip_step();
+    message += "; the step's update was skipped (" + std::to_string(trainer().skipped_steps()) +
+               " skipped in this run)";
+    message_ = message;
+    std::fprintf(stderr, "warning: %s\n", message.c_str());
+    return;
+  }
   message += "; training stopped before this step's update";
-  if (throw_error_) throw Error(message);
+  message_ = message;
+  if (action_ == NanAction::Throw) throw Error(message);
   request_stop(message);
 }
 

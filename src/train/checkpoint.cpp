@@ -16,6 +16,16 @@ constexpr const char* kFormat = "ouro.training_checkpoint";
 const char* const kReservedKeys[] = {"format", "format_version", "ouro_version", "model_config", "optimizer",
                                      "scheduler", "progress", "rng"};
 
+TrainingProgress progress_from_json(const std::string& text) {
+  const json progress = json::parse(text);
+  TrainingProgress p;
+  p.epoch = progress.at("epoch").get<std::int64_t>();
+  p.global_step = progress.at("global_step").get<std::int64_t>();
+  p.loader.epoch = progress.at("loader_epoch").get<std::int64_t>();
+  p.loader.batch = progress.at("loader_batch").get<std::int64_t>();
+  return p;
+}
+
 json config_tree(const Module& module) {
   json node;
   node["type"] = module.type_name();
@@ -67,6 +77,18 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 std::string model_config_json(const Module& model) { return config_tree(model).dump(); }
+
+TrainingProgress read_checkpoint_progress(const std::string& path) {
+  const SafetensorsHeader header = read_safetensors_header(path);
+  const auto it = header.metadata.find("progress");
+  OURO_CHECK(it != header.metadata.end(), "read_checkpoint_progress '", path,
+             "': no \"progress\" metadata entry: not an ouro training checkpoint");
+  try {
+    return progress_from_json(it->second);
+  } catch (const json::exception& e) {
+    throw Error("read_checkpoint_progress '" + path + "': malformed \"progress\" entry: " + e.what());
+  }
+}
 
 void save_checkpoint(const std::string& path, const Module& model, const CheckpointParts& parts) {
   std::map<std::string, Tensor> tensors;
@@ -178,11 +200,7 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, const Che
       OURO_CHECK(rng.contains(name), "the checkpoint holds no state for generator '", name, "'");
       generators[name] = generator_state(rng.at(name));
     }
-    const json progress = json::parse(meta("progress"));
-    info.progress.epoch = progress.at("epoch").get<std::int64_t>();
-    info.progress.global_step = progress.at("global_step").get<std::int64_t>();
-    info.progress.loader.epoch = progress.at("loader_epoch").get<std::int64_t>();
-    info.progress.loader.batch = progress.at("loader_batch").get<std::int64_t>();
+    info.progress = progress_from_json(meta("progress"));
 
     // ---- restore: the optimizer and scheduler check their own state before changing it, so
     // they go first; the model's tensors were checked above ----

@@ -1,10 +1,16 @@
 // RunDirectory and RunCheckpoint: file naming, the latest pointer and pruning.
 #include "ouro/train/run_directory.h"
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "ouro/core/error.h"
@@ -27,6 +33,30 @@ std::int64_t step_of(const std::string& name) {
   const std::string digits = name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
   if (digits.find_first_not_of("0123456789") != std::string::npos) return -1;
   return std::stoll(digits);
+}
+
+// The pid in an atomic write's temporary name "<target>.tmp.<pid>.<n>", or -1 for any other name.
+long temporary_owner(const std::string& name) {
+  const std::size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot + 1 == name.size()) return -1;
+  const std::size_t pid_dot = name.rfind('.', dot - 1);
+  if (pid_dot == std::string::npos || pid_dot + 1 == dot || pid_dot < 4 || name.compare(pid_dot - 4, 4, ".tmp") != 0)
+    return -1;
+  const std::string pid = name.substr(pid_dot + 1, dot - pid_dot - 1), count = name.substr(dot + 1);
+  if (pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9 ||
+      count.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stol(pid);
+}
+
+// Whether a metrics record lies before the point a checkpoint at `progress` resumes from.
+bool covered_by(const nlohmann::json& record, const TrainingProgress& progress) {
+  // An epoch record is written when the epoch's last step is done, at that step's number; a
+  // checkpoint of that same step taken before the epoch end (position {e, batches}) redoes it.
+  if (record.at("kind").get<std::string>() == "epoch")
+    return record.at("epoch").get<std::int64_t>() < progress.loader.epoch;
+  // Step records and the others a run writes there (e.g. "validation") carry the global step.
+  return record.at("step").get<std::int64_t>() <= progress.global_step;
 }
 }  // namespace
 
@@ -86,6 +116,51 @@ void RunDirectory::commit_checkpoint(const std::string& checkpoint, std::int64_t
   }
 }
 
+std::uint64_t RunDirectory::rewind_metrics(const TrainingProgress& progress) const {
+  const std::string path = metrics_path();
+  // Anything but a file there (e.g. a directory) is MetricsLogger's to report when it opens it.
+  if (!fs::is_regular_file(path)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return 0;
+  std::uint64_t keep = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (in.eof()) break;  // no newline after it: a torn last line
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (!record.is_object() || !record.contains("kind") || !record["kind"].is_string()) break;
+    try {
+      if (!covered_by(record, progress)) break;
+    } catch (const nlohmann::json::exception&) {
+      break;
+    }
+    keep += line.size() + 1;
+  }
+  in.close();
+  std::error_code ec;
+  const std::uintmax_t size = fs::file_size(path, ec);
+  OURO_CHECK(!ec, "RunDirectory: cannot read the size of '", path, "': ", ec.message());
+  if (size == keep) return 0;
+  OURO_CHECK(::truncate(path.c_str(), static_cast<off_t>(keep)) == 0, "RunDirectory: cannot cut '", path,
+             "' back to the ", keep, " bytes the checkpoint at step ", progress.global_step,
+             " covers: ", std::strerror(errno));
+  return size - keep;
+}
+
+std::int64_t RunDirectory::remove_stale_temporaries() const {
+  std::int64_t removed = 0;
+  for (const std::string& dir : {path_, checkpoints_dir()}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const long pid = temporary_owner(entry.path().filename().string());
+      if (pid <= 0 || pid == static_cast<long>(::getpid()) || !entry.is_regular_file()) continue;
+      // kill(pid, 0) fails with ESRCH only when no such process exists.
+      if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;
+      std::error_code remove_error;
+      if (fs::remove(entry.path(), remove_error)) ++removed;
+    }
+  }
+  return removed;
+}
+
 RunCheckpoint::RunCheckpoint(RunDirectory directory, RunCheckpointOptions options)
     : directory_(std::move(directory)), options_(options) {
   OURO_CHECK(options_.every_n_steps >= 0, "RunCheckpoint: every_n_steps must be >= 0, got ", options_.every_n_steps);
@@ -103,8 +178,9 @@ void RunCheckpoint::on_epoch_end(std::int64_t, const Logs&) {
 }
 
 void RunCheckpoint::on_train_end(const Logs&) {
-  // Nothing changes between the last step's (or epoch end's) save and the end of training.
-  if (options_.at_train_end && trainer().global_step() != last_saved_step_) save();
+  // Nothing changes between the last step's (or epoch end's) save and the end of training; a
+  // run stopped inside a step cannot be saved so that it resumes exactly (see Trainer).
+  if (options_.at_train_end && trainer().global_step() != last_saved_step_ && !trainer().stopped_inside_step()) save();
 }
 
 void RunCheckpoint::save() {
@@ -112,8 +188,15 @@ void RunCheckpoint::save() {
   // An epoch end right after a step checkpoint is the same step but adds the epoch's
   // validation and history, so that one is written again over the same file.
   const std::string path = directory_.checkpoint_path(step);
-  trainer().save_checkpoint(path);
-  directory_.commit_checkpoint(path, options_.keep);
+  try {
+    trainer().save_checkpoint(path);
+    directory_.commit_checkpoint(path, options_.keep);
+  } catch (const Error& e) {
+    const auto previous = directory_.latest_checkpoint();
+    throw Error(detail::concat("RunCheckpoint: the checkpoint of step ", step, " was not saved (",
+                               previous ? "the latest is still " + *previous : std::string("there is none yet"),
+                               "): ", e.what()));
+  }
   if (step != last_saved_step_) saved_.push_back(path);
   last_saved_step_ = step;
 }

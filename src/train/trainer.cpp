@@ -177,6 +177,12 @@ void Trainer::stop_training(std::string reason) {
   stop_requested_ = true;
 }
 
+void Trainer::skip_step() {
+  OURO_CHECK(run_ != nullptr, "Trainer::skip_step: only inside fit (from on_before_optimizer_step)");
+  if (!skip_requested_) ++skipped_steps_;
+  skip_requested_ = true;
+}
+
 void Trainer::reset_epoch_accumulators() {
   epoch_loss_sum_ = epoch_samples_ = 0;
   for (const auto& m : metrics_) m->reset();
@@ -241,7 +247,8 @@ History Trainer::fit(const Dataset& train, FitOptions options) {
   const std::int64_t accumulation = options.gradient_accumulation_steps;
   accumulation_ = accumulation;
   steps_per_epoch_ = (run.loader->num_batches() + accumulation - 1) / accumulation;
-  stop_requested_ = false;
+  stop_requested_ = skip_requested_ = stopped_inside_step_ = false;
+  skipped_steps_ = 0;
   stop_reason_.clear();
   scheduler_ = nullptr;
   generators_.clear();
@@ -319,17 +326,29 @@ void Trainer::run_epoch(Run& run) {
         for (const auto& m : metrics_) m->update(detached, targets);
       }
     }
-    epoch_loss_sum_ += step_loss;
-    epoch_samples_ += step_samples;
     logs["loss"] = step_loss / step_samples;
     last_lr_ = optimizer_->lr();
     logs["lr"] = last_lr_;
     for (std::size_t i = 0; i < metrics_.size(); ++i) logs[run.metric_names[i]] = metrics_[i]->result();
 
+    skip_requested_ = false;
     for (const auto& cb : run.callbacks) cb->on_before_optimizer_step(step, logs);
-    if (stop_requested_) return;  // the step is skipped: its values never reach the weights
-    if (run.options.clip_grad_norm) clip_grad_norm(run.trainable, *run.options.clip_grad_norm);
-    optimizer_->step();
+    // A stop here leaves the step out entirely: its values never reach the weights or the
+    // epoch's running loss, so a checkpoint written at the end resumes with this same step.
+    if (stop_requested_) {
+      stopped_inside_step_ = true;
+      return;
+    }
+    if (skip_requested_) {
+      skip_requested_ = false;
+      logs["skipped_steps"] = static_cast<double>(skipped_steps_);
+    } else {
+      epoch_loss_sum_ += step_loss;
+      epoch_samples_ += step_samples;
+      if (run.options.clip_grad_norm) clip_grad_norm(run.trainable, *run.options.clip_grad_norm);
+      optimizer_->step();
+    }
+    if (skipped_steps_ > 0) logs["skipped_steps"] = static_cast<double>(skipped_steps_);
     ++global_step_;
     position_.batch = first + group;
     for (const auto& cb : run.callbacks) cb->on_batch_end(step, logs);
@@ -349,6 +368,7 @@ void Trainer::finish_epoch(Run& run) {
     for (const auto& [key, value] : evaluate(*run.validation, run.validation_batch_size)) logs["val_" + key] = value;
   }
   logs["lr"] = last_lr_;
+  if (skipped_steps_ > 0) logs["skipped_steps"] = static_cast<double>(skipped_steps_);
   history_.epochs.push_back(epoch);
   for (const auto& [key, value] : logs) history_.values[key].push_back(value);
   history_.global_step = global_step_;
@@ -427,6 +447,7 @@ std::string Trainer::trainer_state_json() const {
   state["epoch_loss_sum"] = number_json(epoch_loss_sum_);
   state["epoch_samples"] = epoch_samples_;
   state["last_lr"] = number_json(last_lr_);
+  state["skipped_steps"] = skipped_steps_;
   state["metrics"] = metrics;
   state["history"] = history;
   if (run_shape_.train_samples >= 0) {
@@ -497,6 +518,7 @@ void Trainer::resume(Run& run, const std::string& path) {
     epoch_loss_sum_ = json_number(state.at("epoch_loss_sum"));
     epoch_samples_ = state.at("epoch_samples").get<double>();
     last_lr_ = json_number(state.at("last_lr"));
+    skipped_steps_ = state.value("skipped_steps", std::int64_t{0});
     for (const auto& m : metrics_) {
       std::vector<double> values;
       for (const auto& v : state.at("metrics").at(m->name())) values.push_back(json_number(v));

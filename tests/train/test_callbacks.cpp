@@ -178,6 +178,50 @@ TEST(Callbacks, TerminateOnNaNStopsBeforeTheBadUpdateAndKeepsTheLastCheckpoint) 
                         {"step 3"});
 }
 
+TEST(Callbacks, TerminateOnNaNSkipLeavesTheBadStepOutAndGoesOn) {
+  auto model = mlp(4, 8, 1, 2);
+  Trainer trainer(model);
+  int calls = 0;
+  trainer.compile({.optimizer = std::make_shared<SGD>(model->parameters(), SGDOptions{.lr = 0.05}),
+                   .loss = [&calls](const Tensor& p, const Tensor& t) {
+                     const Tensor loss = make_loss("mse")(p, t);
+                     return ++calls == 4 ? mul(loss, NAN) : loss;  // step 3's loss and gradients are NaN
+                   }});
+  std::vector<std::vector<float>> weights;  // after each step
+  std::vector<Logs> logs;
+  struct Snapshot : Callback {
+    std::vector<std::vector<float>>* weights;
+    std::vector<Logs>* logs;
+    Snapshot(std::vector<std::vector<float>>* w, std::vector<Logs>* l) : weights(w), logs(l) {}
+    void on_batch_end(std::int64_t, const Logs& l) override {
+      weights->push_back(testing::flat_weights(trainer().model()));
+      logs->push_back(l);
+    }
+  };
+  auto skip = std::make_shared<TerminateOnNaN>(NanAction::Skip);
+  const History h = trainer.fit(regression_data(48), {.epochs = 1, .batch_size = 8,
+                                                      .callbacks = {skip, std::make_shared<Snapshot>(&weights, &logs)},
+                                                      .verbose = Verbosity::Silent});
+  EXPECT_TRUE(h.stop_reason.empty()) << h.stop_reason;
+  EXPECT_EQ(h.global_step, 6);  // the skipped step still counts
+  ASSERT_EQ(weights.size(), 6u);
+  EXPECT_EQ(weights[3], weights[2]);  // no update at step 3
+  EXPECT_NE(weights[4], weights[3]);  // and training goes on
+  for (float w : weights.back()) EXPECT_TRUE(std::isfinite(w));
+  EXPECT_EQ(logs[2].count("skipped_steps"), 0u);
+  EXPECT_EQ(logs[3].at("skipped_steps"), 1);
+  EXPECT_EQ(logs[5].at("skipped_steps"), 1);
+  EXPECT_EQ(trainer.skipped_steps(), 1);
+  EXPECT_EQ(skip->triggered(), 1);
+  EXPECT_NE(skip->message().find("at step 3 (epoch 1); first parameter with a non-finite gradient: "
+                                 "0.weight; the step's update was skipped (1 skipped in this run)"),
+            std::string::npos)
+      << skip->message();
+  // The skipped step's NaN loss stays out of the epoch's mean.
+  EXPECT_TRUE(std::isfinite(h["loss"][0]));
+  EXPECT_EQ(h["skipped_steps"], std::vector<double>{1});
+}
+
 TEST(Callbacks, LearningRateSchedulerPerStepPerEpochAndFunction) {
   auto model = mlp(4, 8, 1, 2);
   auto optimizer = std::make_shared<SGD>(model->parameters(), SGDOptions{.lr = 0.1});

@@ -1,11 +1,15 @@
-// RunDirectory: checkpoint names, the latest pointer, pruning to the newest few, and errors
-// for a pointer that names nothing.
+// RunDirectory: checkpoint names, the latest pointer, pruning to the newest few, errors for a
+// pointer that names nothing, the metrics log cut back for a resume, stale temporaries removed.
 #include "ouro/train/run_directory.h"
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "train_helpers.h"
 
@@ -55,6 +59,67 @@ TEST(RunDirectory, BadPointerAndPathErrors) {
   touch(tmp.file("file"));
   EXPECT_THROW(RunDirectory(tmp.file("file")), Error);
   EXPECT_THROW(run.commit_checkpoint(tmp.file("other.bin"), 1), Error);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(RunDirectory, RewindMetricsKeepsWhatTheCheckpointCovers) {
+  testing::TempDir tmp;
+  const RunDirectory run(tmp.file("run"));
+  // Two epochs of 3 steps, a validation record, then a line torn by a crash mid-write.
+  const std::string kept =
+      "{\"kind\":\"step\",\"epoch\":0,\"step\":1,\"loss\":2}\n"
+      "{\"kind\":\"step\",\"epoch\":0,\"step\":2,\"loss\":1.5}\n"
+      "{\"kind\":\"validation\",\"epoch\":0,\"step\":2,\"val_loss\":1.7}\n"
+      "{\"kind\":\"step\",\"epoch\":0,\"step\":3,\"loss\":1.25}\n";
+  const std::string epoch_end = "{\"kind\":\"epoch\",\"epoch\":0,\"step\":3,\"loss\":1.6}\n";
+  const std::string torn = "{\"kind\":\"st";
+  const std::string after = "{\"kind\":\"step\",\"epoch\":1,\"step\":4,\"loss\":1}\n" + torn;
+  auto write = [&] { std::ofstream(run.metrics_path(), std::ios::binary) << kept << epoch_end << after; };
+
+  // A checkpoint after step 3 taken before the epoch end ({0, 3}) redoes the epoch end.
+  write();
+  EXPECT_EQ(run.rewind_metrics(TrainingProgress{0, 3, {0, 3}}), epoch_end.size() + after.size());
+  EXPECT_EQ(read_all(run.metrics_path()), kept);
+  // The epoch end's own checkpoint ({1, 0}) keeps it; only the later step and the torn line go.
+  write();
+  EXPECT_EQ(run.rewind_metrics(TrainingProgress{1, 3, {1, 0}}), after.size());
+  EXPECT_EQ(read_all(run.metrics_path()), kept + epoch_end);
+  EXPECT_EQ(run.rewind_metrics(TrainingProgress{1, 3, {1, 0}}), 0u);  // idempotent
+  // A checkpoint past everything logged still drops a torn last line; a new run empties the log.
+  write();
+  EXPECT_EQ(run.rewind_metrics(TrainingProgress{1, 9, {1, 5}}), torn.size());
+  EXPECT_EQ(run.rewind_metrics(TrainingProgress{}), read_all(run.metrics_path()).size());
+  EXPECT_EQ(read_all(run.metrics_path()), "");
+  // No log yet: nothing to do.
+  const RunDirectory fresh(tmp.file("fresh"));
+  EXPECT_EQ(fresh.rewind_metrics(TrainingProgress{}), 0u);
+}
+
+TEST(RunDirectory, RemovesTemporariesOfProcessesThatAreGone) {
+  testing::TempDir tmp;
+  const RunDirectory run(tmp.file("run"));
+  // A pid that surely ran and exited: a child reaped here.
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  ASSERT_GT(child, 0);
+  ::waitpid(child, nullptr, 0);
+  const std::string dead = std::to_string(child), alive = std::to_string(::getppid());
+  const std::string stale1 = run.checkpoint_path(7) + ".tmp." + dead + ".0";
+  const std::string stale2 = run.path() + "/config.toml.tmp." + dead + ".3";
+  const std::string live = run.checkpoint_path(8) + ".tmp." + alive + ".0";
+  const std::string other = run.checkpoints_dir() + "/notes.tmp.txt";
+  for (const std::string& p : {stale1, stale2, live, other}) touch(p);
+  EXPECT_EQ(run.remove_stale_temporaries(), 2);
+  EXPECT_FALSE(std::filesystem::exists(stale1));
+  EXPECT_FALSE(std::filesystem::exists(stale2));
+  EXPECT_TRUE(std::filesystem::exists(live));
+  EXPECT_TRUE(std::filesystem::exists(other));
 }
 
 }  // namespace

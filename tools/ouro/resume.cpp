@@ -19,12 +19,14 @@ const char* kHelp =
     "Continues the run in RUN_DIR (written by `ouro train`) from RUN_DIR/checkpoints/latest,\n"
     "with the config in RUN_DIR/config.toml. Weights, optimizer, schedule, data order and\n"
     "random state are restored, so the continued run matches an uninterrupted one exactly\n"
-    "(on the same thread count). Metrics are appended to RUN_DIR/metrics.jsonl.\n"
+    "(on the same thread count). RUN_DIR/metrics.jsonl is first cut back to the records the\n"
+    "checkpoint covers, then the continued run appends to it, so that no step is logged twice.\n"
     "\n"
     "options:\n"
     "  --set KEY=VALUE  extend or reshape the run's length or logging; only these keys:\n"
     "                   train.epochs, train.max_steps, train.log_every,\n"
-    "                   train.checkpoint_every, train.keep_checkpoints, train.progress\n"
+    "                   train.checkpoint_every, train.keep_checkpoints, train.progress,\n"
+    "                   train.on_nan (e.g. skip the step a run stopped at)\n"
     "                   (the new values are saved into RUN_DIR/config.toml)\n"
     "  --help           this text\n"
     "\n"
@@ -33,7 +35,8 @@ const char* kHelp =
 
 const std::vector<std::string> kResumableKeys = {"train.epochs",           "train.max_steps",
                                                  "train.log_every",        "train.checkpoint_every",
-                                                 "train.keep_checkpoints", "train.progress"};
+                                                 "train.keep_checkpoints", "train.progress",
+                                                 "train.on_nan"};
 }  // namespace
 
 int run_resume(int argc, char** argv) {
@@ -52,7 +55,7 @@ int run_resume(int argc, char** argv) {
       throw UsageError("--set " + assignment + ": '" + key +
                        "' cannot change when resuming (it would change the run); allowed: train.epochs, "
                        "train.max_steps, train.log_every, train.checkpoint_every, train.keep_checkpoints, "
-                       "train.progress");
+                       "train.progress, train.on_nan");
   }
   if (!std::filesystem::is_regular_file(dir + "/config.toml"))
     throw UsageError("'" + dir + "' is not a run directory (no config.toml in it; `ouro train` writes one)");

@@ -5,7 +5,9 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "cli.h"
 #include "ouro/io/atomic_file.h"
@@ -15,6 +17,7 @@
 #include "ouro/optim/schedule.h"
 #include "ouro/optim/sgd.h"
 #include "ouro/train/callbacks.h"
+#include "ouro/train/checkpoint.h"
 #include "ouro/train/run_directory.h"
 #include "ouro/train/trainer.h"
 #include "finetune_run.h"
@@ -117,6 +120,74 @@ class StopOnInterrupt : public Callback {
   }
 };
 
+// train.debug_inject_nan_step: a test hook that puts a NaN into one gradient element before
+// that step's update, as a numerical blow-up would. The last trainable parameter gets it, so
+// that a report naming "the first parameter with a non-finite gradient" is seen to search.
+class InjectNanGradient : public Callback {
+ public:
+  explicit InjectNanGradient(std::int64_t step) : step_(step) {}
+  void on_before_optimizer_step(std::int64_t step, const Logs&) override {
+    if (step != step_) return;
+    const auto parameters = trainer().model().named_parameters(/*trainable_only=*/true);
+    for (auto it = parameters.rbegin(); it != parameters.rend(); ++it) {
+      Tensor grad = it->second.grad();
+      if (!grad.defined() || grad.dtype() != DType::Float32 || !grad.is_contiguous()) continue;
+      grad.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+      std::fprintf(stderr, "train.debug_inject_nan_step: a NaN in the gradient of %s at step %lld\n",
+                   it->first.c_str(), static_cast<long long>(step));
+      return;
+    }
+    throw Error("train.debug_inject_nan_step: no float32 gradient to put a NaN into");
+  }
+
+ private:
+  std::int64_t step_;
+};
+
+// A new run that fails before its first checkpoint leaves nothing behind: remembers what was
+// at train.run_dir before the run began, so that only what this process created is removed
+// (the whole directory, and any parents it made, when it did not exist).
+class NewRunOutput {
+ public:
+  explicit NewRunOutput(const std::string& run_dir) : run_dir_(std::filesystem::absolute(run_dir)) {
+    namespace fs = std::filesystem;
+    auto present = [](const fs::path& p) {
+      std::error_code ec;
+      return fs::exists(fs::symlink_status(p, ec));
+    };
+    if (!present(run_dir_)) {
+      created_root_ = run_dir_;
+      while (created_root_.has_parent_path() && created_root_.parent_path() != created_root_ &&
+             !present(created_root_.parent_path()))
+        created_root_ = created_root_.parent_path();
+      return;
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(run_dir_, ec)) existing_.insert(entry.path().filename().string());
+  }
+
+  // Called on failure: removes what the run created, unless it committed a checkpoint (then
+  // the run is resumable and everything stays).
+  void discard() const {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (fs::exists(run_dir_ / "checkpoints" / "latest", ec)) return;
+    if (!created_root_.empty()) {
+      fs::remove_all(created_root_, ec);
+      return;
+    }
+    for (const auto& entry : fs::directory_iterator(run_dir_, ec))
+      if (!existing_.count(entry.path().filename().string())) {
+        std::error_code ignored;
+        fs::remove_all(entry.path(), ignored);
+      }
+  }
+
+ private:
+  std::filesystem::path run_dir_, created_root_;
+  std::set<std::string> existing_;
+};
+
 Verbosity verbosity(const std::string& progress) {
   if (progress == "bar") return Verbosity::Bar;
   if (progress == "lines") return Verbosity::Lines;
@@ -172,9 +243,20 @@ int run_training(const Config& config, const std::string& resume_from) {
   auto checkpoints = std::make_shared<RunCheckpoint>(
       run, RunCheckpointOptions{.every_n_steps = config.train.checkpoint_every, .at_epoch_end = true,
                                 .at_train_end = true, .keep = config.train.keep_checkpoints});
+  if (config.train.debug_inject_nan_step >= 0)
+    fit.callbacks.push_back(std::make_shared<InjectNanGradient>(config.train.debug_inject_nan_step));
+  auto nan_check = std::make_shared<TerminateOnNaN>(config.train.on_nan == "skip" ? NanAction::Skip : NanAction::Stop);
+  fit.callbacks.push_back(nan_check);
   if (config.train.max_seconds > 0) fit.callbacks.push_back(std::make_shared<TimeLimit>(config.train.max_seconds));
   fit.callbacks.push_back(std::make_shared<StopOnInterrupt>());
   fit.callbacks.push_back(checkpoints);
+
+  if (!resume_from.empty()) {
+    // A run killed mid-write leaves temporaries, and metrics of steps after its last checkpoint,
+    // which the resumed run writes again.
+    run.remove_stale_temporaries();
+    run.rewind_metrics(read_checkpoint_progress(resume_from));
+  }
 
   g_interrupted = 0;
   std::signal(SIGINT, on_interrupt);
@@ -190,6 +272,14 @@ int run_training(const Config& config, const std::string& resume_from) {
       std::printf(", %s %.6g", key, history.values.at(key).back());
   if (!history.stop_reason.empty()) std::printf(" (%s)", history.stop_reason.c_str());
   std::printf("\n");
+  if (nan_check->triggered() > 0 && config.train.on_nan == "stop") {
+    const auto latest = run.latest_checkpoint();
+    throw Error(nan_check->message() + "; " +
+                (latest ? "the latest checkpoint is " + *latest + "; to skip such steps, continue with `ouro resume " +
+                              run.path() + " --set train.on_nan=skip`"
+                        : std::string("no checkpoint was written yet; to skip such steps, start again with "
+                                      "--set train.on_nan=skip")));
+  }
   if (task.final_report && !finetuning)  // a fine-tuning run reports before / after below
     for (const auto& [key, value] : task.final_report()) std::printf("%s: %.6g\n", key.c_str(), value);
   if (finetuning && g_interrupted == 0) finish_finetuning_run(config, task, run, finetune);
@@ -203,15 +293,28 @@ int run_training(const Config& config, const std::string& resume_from) {
 }
 
 int start_new_run(Config config) {
-  if (std::filesystem::exists(config.data.path))
-    config.data.path = std::filesystem::absolute(config.data.path).lexically_normal().string();
-  const RunDirectory run(config.train.run_dir);
-  if (run.latest_checkpoint() || !run.checkpoints().empty())
-    throw UsageError("train.run_dir '" + config.train.run_dir +
-                     "' already holds a run with checkpoints: continue it with `ouro resume " + config.train.run_dir +
-                     "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
-  write_file_atomically(run.config_path(), config_to_toml(config));
-  return run_training(config, "");
+  namespace fs = std::filesystem;
+  if (fs::exists(config.data.path)) config.data.path = fs::absolute(config.data.path).lexically_normal().string();
+  // Looked at without creating anything: a refused run leaves no trace.
+  if (fs::is_directory(config.train.run_dir + "/checkpoints")) {
+    const RunDirectory existing(config.train.run_dir);
+    if (existing.latest_checkpoint() || !existing.checkpoints().empty())
+      throw UsageError("train.run_dir '" + config.train.run_dir +
+                       "' already holds a run with checkpoints: continue it with `ouro resume " +
+                       config.train.run_dir + "`, or choose another train.run_dir (e.g. --set train.run_dir=...)");
+  }
+  const NewRunOutput output(config.train.run_dir);
+  try {
+    const RunDirectory run(config.train.run_dir);
+    // What an earlier start that died before its first checkpoint left there belongs to no run.
+    run.remove_stale_temporaries();
+    run.rewind_metrics(TrainingProgress{});
+    write_file_atomically(run.config_path(), config_to_toml(config));
+    return run_training(config, "");
+  } catch (...) {
+    output.discard();
+    throw;
+  }
 }
 
 }  // namespace ouro::cli

@@ -39,6 +39,8 @@ class FileSink {
 // the directory so the rename itself survives a crash. If opening, writing (short write,
 // ENOSPC, EFBIG), syncing or renaming fails, or `fill` throws, the temporary file is removed,
 // `path` is left untouched and ouro::Error (or fill's exception) propagates.
+// For fault tests, the environment variable OURO_TEST_ATOMIC_WRITE_DELAY_MS=N adds a pause of
+// N ms between writing the temporary file and renaming it.
 void write_file_atomically(const std::string& path, const std::function<void(FileSink&)>& fill);
 
 // The same, for contents already in memory.

@@ -102,6 +102,8 @@ struct TrainConfig {
   std::string progress = "auto";       // "auto", "bar", "lines", "silent"
   double max_seconds = 0;              // stop after the step that passes this wall time (0: no limit)
   std::int64_t eval_every = 0;         // gpt: steps between validations of the whole split (0: at the end only)
+  std::string on_nan = "stop";         // a non-finite loss or gradient: "stop" the run (exit 1) or "skip" the step
+  std::int64_t debug_inject_nan_step = -1;  // test hook: a NaN gradient at this step (-1: never)
 };
 
 // [finetune]: what `ouro finetune` starts from and trains. Lists are comma-separated globs.

@@ -193,20 +193,35 @@ class MetricsLogger : public Callback {
   std::string line_;                  // reused between records
 };
 
-// Stops training when a step's loss is NaN or infinite, or (check_gradients) any gradient
-// element is, before that step updates the weights: the message names the step, the epoch and
-// the first parameter whose gradient is non-finite. Checkpoints already written stay as they
-// are, since no later save happens. With throw_error, fit throws ouro::Error with that message
-// instead of returning. Checking gradients reads every gradient once per step.
+// What TerminateOnNaN does about a step with a non-finite loss or gradient.
+enum class NanAction {
+  Stop,   // end fit before the step's update (Trainer::stop_training)
+  Throw,  // the same, as an ouro::Error thrown out of fit
+  Skip,   // leave the step's update out and go on (Trainer::skip_step); a warning on stderr
+};
+
+// Watches each step's loss and (check_gradients) every gradient element, before the step
+// updates the weights; on a NaN or infinity it acts (NanAction) with a message that names the
+// step (global steps taken before it, as checkpoints count them), the epoch and the first
+// parameter whose gradient is non-finite. A stopped run's checkpoints hold no bad value, since
+// the step never reached the weights. Checking gradients reads every gradient once per step.
 class TerminateOnNaN : public Callback {
  public:
   explicit TerminateOnNaN(bool check_gradients = true, bool throw_error = false)
-      : check_gradients_(check_gradients), throw_error_(throw_error) {}
+      : check_gradients_(check_gradients), action_(throw_error ? NanAction::Throw : NanAction::Stop) {}
+  explicit TerminateOnNaN(NanAction action, bool check_gradients = true)
+      : check_gradients_(check_gradients), action_(action) {}
   void on_train_begin() override;
   void on_before_optimizer_step(std::int64_t step, const Logs& logs) override;
+  // The latest message (empty while every step was finite) and how many steps it acted on.
+  const std::string& message() const { return message_; }
+  std::int64_t triggered() const { return triggered_; }
 
  private:
-  bool check_gradients_, throw_error_;
+  bool check_gradients_;
+  NanAction action_;
+  std::string message_;
+  std::int64_t triggered_ = 0;
   std::vector<std::pair<std::string, Tensor>> parameters_;  // cached: named_parameters builds strings
 };
 

@@ -68,6 +68,9 @@ struct CheckpointInfo {
 // is an ouro::Error starting with "load_checkpoint '<path>': ".
 CheckpointInfo load_checkpoint(const std::string& path, Module& model, const CheckpointTargets& targets = {});
 
+// The progress entry of a training checkpoint, read from its header alone (no tensors loaded).
+TrainingProgress read_checkpoint_progress(const std::string& path);
+
 // The module tree's type names and configurations as JSON text (the "model_config" entry).
 std::string model_config_json(const Module& model);
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ouro/train/callbacks.h"
+#include "ouro/train/checkpoint.h"
 
 namespace ouro {
 
@@ -32,6 +33,19 @@ class RunDirectory {
   // disk) and deletes all but the newest `keep` checkpoints.
   void commit_checkpoint(const std::string& checkpoint, std::int64_t keep) const;
 
+  // Before a resume from a checkpoint at `progress`: cuts the metrics log back to the records
+  // that checkpoint covers, so that the steps redone after it are not logged twice. Kept: the
+  // leading records with "step" <= progress.global_step, except "epoch" records, which are
+  // kept for epochs before progress.loader.epoch (an epoch whose end is redone is logged
+  // again); the log is
+  // cut at the first record past those, or at the first torn (unterminated or unparseable)
+  // line, which a crash mid-write leaves. Returns the number of bytes removed.
+  std::uint64_t rewind_metrics(const TrainingProgress& progress) const;
+  // Removes the temporary files (name.tmp.<pid>.<n>) that a process killed in the middle of an
+  // atomic write left in the run directory and its checkpoints, unless that process still runs.
+  // Returns how many were removed.
+  std::int64_t remove_stale_temporaries() const;
+
  private:
   std::string path_;
 };
@@ -39,7 +53,8 @@ class RunDirectory {
 struct RunCheckpointOptions {
   std::int64_t every_n_steps = 0;  // 0: not at steps
   bool at_epoch_end = true;
-  bool at_train_end = true;        // so that a run stopped by max_steps can be resumed
+  bool at_train_end = true;        // so that a run stopped by max_steps can be resumed (not
+                                   // one stopped inside a step: Trainer::stopped_inside_step)
   std::int64_t keep = 3;           // newest checkpoints kept (>= 1)
 };
 

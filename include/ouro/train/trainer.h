@@ -140,7 +140,21 @@ class Trainer {
 
   // Ends fit after the current hook; reason goes into History::stop_reason.
   void stop_training(std::string reason);
+  // From Callback::on_before_optimizer_step: this step's update is left out (no clipping, no
+  // optimizer step; its gradients are dropped at the next zero_grad) but the step still counts
+  // — global_step, the data position, the schedule and on_batch_end advance as for any step —
+  // so that the run keeps its length and its checkpoints' numbering. Its loss is left out of
+  // the epoch's average (its metrics are not: they were already updated). skipped_steps()
+  // counts them over the run, resumes included; once it is > 0, the step and epoch logs carry
+  // it as "skipped_steps".
+  void skip_step();
+  std::int64_t skipped_steps() const { return skipped_steps_; }
   bool stop_requested() const { return stop_requested_; }
+  // Whether fit stopped inside a step, from on_before_optimizer_step (e.g. TerminateOnNaN): that
+  // step's forward pass has already moved the run's state (RNG draws, a stateful model's carried
+  // state, the epoch's metrics), so a checkpoint taken now would not resume exactly; the last
+  // one written before it is the one to resume from.
+  bool stopped_inside_step() const { return stopped_inside_step_; }
   const std::string& stop_reason() const { return stop_reason_; }
 
   Module& model() const { return *model_; }
@@ -182,7 +196,8 @@ class Trainer {
   std::int64_t epochs_ = 0, global_step_ = 0, steps_per_epoch_ = 0, accumulation_ = 1;
   double epoch_loss_sum_ = 0, epoch_samples_ = 0;
   double last_lr_ = 0;  // the lr the latest step used: what the epoch's logs report
-  bool stop_requested_ = false;
+  bool stop_requested_ = false, skip_requested_ = false, stopped_inside_step_ = false;
+  std::int64_t skipped_steps_ = 0;
   std::string stop_reason_;
   // Kept after fit so that save_checkpoint still sees the scheduler and generators it drove.
   std::vector<CallbackPtr> callbacks_;
