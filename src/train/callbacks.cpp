@@ -126,8 +126,11 @@ ModelCheckpoint::ModelCheckpoint(ModelCheckpointOptions options) : options_(std:
              "ModelCheckpoint: every_n_epochs and every_n_steps must be >= 0, got ", options_.every_n_epochs, " and ",
              options_.every_n_steps);
   struct stat info {};
-  if (::stat(options_.path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
-    options_.path += (options_.path.back() == '/' ? "" : "/") + std::string("checkpoint.safetensors");
+  if (::stat(options_.path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    // Appended piecewise: GCC 12 flags `"/" + std::string(...)` here with a false -Wrestrict.
+    if (options_.path.back() != '/') options_.path += '/';
+    options_.path += "checkpoint.safetensors";
+  }
   maximize_ = maximize(options_.mode, options_.monitor);
 }
 
