@@ -60,7 +60,8 @@ delays=$(awk -v seed="$seed" -v n="$kills" 'BEGIN { srand(seed); for (i = 0; i <
 run="$work/killed"
 killed=0 in_write=0 finished=0
 for delay in $delays; do
-  if [ -f "$run/checkpoints/latest" ]; then
+  # A checkpoint file without checkpoints/latest (killed between the two renames) resumes too.
+  if [ -f "$run/checkpoints/latest" ] || ls "$run"/checkpoints/step-*.safetensors > /dev/null 2>&1; then
     "$ouro" resume "$run" >> "$work/log.txt" 2>&1 &
   else  # killed before its first checkpoint: start again (a new run refuses only a run with checkpoints)
     "$ouro" train "$work/config.toml" --set train.run_dir="$run" >> "$work/log.txt" 2>&1 &

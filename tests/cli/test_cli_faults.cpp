@@ -1,7 +1,8 @@
 // Faults during training, through the `ouro` binary: a NaN gradient (stop naming the step and
 // the parameter, or skip the step), a checkpoint write that fails for lack of space (ulimit -f),
 // an unwritable run directory, a missing data file, a checkpoint of another architecture and
-// a LoRA adapter of another base — each a clear error, exit code 1, nothing half-written left.
+// a LoRA adapter of another base — each a clear error, exit code 1, nothing half-written left;
+// a checkpoint whose latest pointer was never written is resumed from.
 // The kill -9 test is tests/cli/kill_resume.sh (ctest: Cli.KillResume).
 #include <gtest/gtest.h>
 
@@ -247,6 +248,44 @@ TEST_F(CliFaults, CheckpointOfAnotherArchitectureIsRefused) {
   EXPECT_EQ(tree(box.path("run")), before);
   EXPECT_EQ(box.read("run/metrics.jsonl"), log);
 
+}
+
+TEST_F(CliFaults, ResumeWithoutTheLatestPointerUsesTheNewestCheckpoint) {
+  // What a kill between a checkpoint's rename and the pointer's leaves: a whole file, no pointer.
+  ASSERT_EQ(box.run("train lstm.toml --set train.run_dir=reference").code, 0);
+  ASSERT_EQ(box.run("train lstm.toml --set train.max_steps=6").code, 0);
+  fs::remove(box.path("run/checkpoints/latest"));
+  const CliResult resumed = box.run("resume run --set train.max_steps=12");
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  expect_contains(resumed.out, "latest is missing (the run was killed while committing a checkpoint); using the "
+                               "newest, run/checkpoints/step-00000006.safetensors");
+  EXPECT_EQ(records(box.read("run/metrics.jsonl")), records(box.read("reference/metrics.jsonl")));
+  EXPECT_EQ(tensors(latest("run")), tensors(latest("reference")));
+}
+
+TEST_F(CliFaults, LoraAdapterOfAnotherBaseIsRefused) {
+  ASSERT_EQ(box.run("train lstm.toml --set train.max_steps=3").code, 0);
+  ASSERT_EQ(box.run("train lstm.toml --set train.max_steps=3 --set train.run_dir=other --set train.seed=7").code, 0);
+  box.write("lora.toml", config("corpus.txt", 24) +
+                             "[finetune]\nmode = \"lora\"\nlora_rank = 2\nlora_targets = \"decoder\"\n");
+  const CliResult lora = box.run("finetune lora.toml --from run --set train.run_dir=lora --set train.max_steps=2");
+  ASSERT_EQ(lora.code, 0) << lora.err;
+  std::set<std::string> before = tree(box.dir());
+  before.erase(".stdout");
+  before.erase(".stderr");
+  for (const std::string& command :
+       {std::string("eval other --adapter lora/adapter.safetensors --data corpus.txt"),
+        std::string("generate other --adapter lora/adapter.safetensors --max-tokens 5"),
+        std::string("merge other lora/adapter.safetensors --out merged.safetensors")}) {
+    const CliResult r = box.run(command);
+    EXPECT_EQ(r.code, 1) << command << "\n" << r.err;
+    expect_contains(r.err, "lora/adapter.safetensors");
+    expect_contains(r.err, "was trained on base weights with SHA-256");
+    std::set<std::string> after = tree(box.dir());
+    after.erase(".stdout");
+    after.erase(".stderr");
+    EXPECT_EQ(after, before) << command << " left output behind";
+  }
 }
 
 }  // namespace

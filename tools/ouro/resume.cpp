@@ -62,7 +62,14 @@ int run_resume(int argc, char** argv) {
   const RunDirectory run(dir);
   Config config = load_config(run.config_path(), args.all("set"));
   config.train.run_dir = dir;
-  const auto latest = run.latest_checkpoint();
+  auto latest = run.latest_checkpoint();
+  if (!latest && !run.checkpoints().empty()) {
+    // A kill between a checkpoint's rename and the write of the pointer to it: the file is
+    // complete (it only appears once whole), so it is the one to continue from.
+    latest = run.checkpoints().back();
+    std::printf("%s/latest is missing (the run was killed while committing a checkpoint); using the newest, %s\n",
+                run.checkpoints_dir().c_str(), latest->c_str());
+  }
   OURO_CHECK(latest.has_value(), "ouro resume: '", dir, "' has no checkpoint yet (", run.checkpoints_dir(),
              "/latest is missing); start it again with ouro train");
   if (!args.all("set").empty()) write_file_atomically(run.config_path(), config_to_toml(config));
