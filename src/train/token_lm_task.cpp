@@ -90,7 +90,9 @@ TokenLMData prepare_token_lm_data(const TokenLMDataOptions& options) {
   const std::string train_text = join_entries(train_entries);
   data.train_bytes = static_cast<std::int64_t>(train_text.size());
 
-  if (options.tokenizer == "byte") {
+  if (options.fixed_tokenizer) {
+    data.tokenizer = *options.fixed_tokenizer;
+  } else if (options.tokenizer == "byte") {
     data.tokenizer = TextTokenizer::bytes();
   } else if (options.tokenizer == "char") {
     data.tokenizer = TextTokenizer::chars(CharVocab::build(train_text, CharVocabOptions{.min_count = options.char_min_count}));

@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "cli.h"
 #include "ouro/data/lm_dataset.h"
@@ -22,16 +21,6 @@ namespace ouro::cli {
 namespace {
 
 Gpt& gpt(const TaskModel& model) { return static_cast<Gpt&>(*model.model); }
-
-std::vector<std::string> comma_list(const std::string& text) {
-  std::vector<std::string> out;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) {
-    const auto first = item.find_first_not_of(" \t"), last = item.find_last_not_of(" \t");
-    if (first != std::string::npos) out.push_back(item.substr(first, last - first + 1));
-  }
-  return out;
-}
 
 GptConfig gpt_config(const Config& c, std::int64_t vocab_size) {
   GptConfig g;
@@ -49,11 +38,11 @@ GptConfig gpt_config(const Config& c, std::int64_t vocab_size) {
   return g;
 }
 
-TaskModel wrap(const Config& config, std::shared_ptr<Gpt> model, const TextTokenizer& tokenizer) {
+TaskModel wrap(std::shared_ptr<Gpt> model, const TextTokenizer& tokenizer) {
   TaskModel out;
   out.model = model;
   out.loss = "sparse_categorical_crossentropy";
-  out.tokens_per_sample = config.model.context;
+  out.tokens_per_sample = model->config().context;
   out.decay_matrices_only = true;
   out.shuffle = false;  // the windows are drawn at random offsets already
   out.generators["gpt"] = std::shared_ptr<Generator>(model, &model->generator());
@@ -63,34 +52,35 @@ TaskModel wrap(const Config& config, std::shared_ptr<Gpt> model, const TextToken
 
 TextTokenizer tokenizer_of(const TaskModel& model) { return TextTokenizer::from_json(model.metadata.at("tokenizer")); }
 
-TaskModel prepare_training(const Config& config, TaskData& data) {
-  if (config.data.encoder.empty() != config.data.merges.empty())
-    throw ConfigError("data.encoder and data.merges go together (the two files of one BPE tokenizer)");
-  if (!config.data.encoder.empty() && config.data.tokenizer != "bpe")
-    throw ConfigError("data.encoder and data.merges need data.tokenizer = \"bpe\", not \"" + config.data.tokenizer + "\"");
-  const RunDirectory run(config.train.run_dir);
+TokenLMDataOptions data_options(const Config& config) {
   TokenLMDataOptions options;
   options.corpus = config.data.path;
   options.validation_fraction = config.data.validation_fraction;
   options.split_seed = static_cast<std::uint64_t>(config.train.seed);
-  options.exclude_files = comma_list(config.data.exclude_files);
+  options.exclude_files = split_config_list(config.data.exclude_files);
   options.tokenizer = config.data.tokenizer;
   options.encoder_path = config.data.encoder;
   options.merges_path = config.data.merges;
   options.vocab_size = config.data.vocab_size;
   options.char_min_count = config.data.min_count;
-  options.token_file = run.path() + "/train.tokens";
-  auto prepared = std::make_shared<TokenLMData>(prepare_token_lm_data(options));
+  options.token_file = RunDirectory(config.train.run_dir).path() + "/train.tokens";
+  return options;
+}
 
-  auto model = std::make_shared<Gpt>(gpt_config(config, prepared->tokenizer.vocab_size()));
-  TaskModel out = wrap(config, model, prepared->tokenizer);
-  auto windows = std::make_shared<TokenWindows>(prepared->train_tokens, config.model.context,
+// The training windows, the periodic validation and the final report of `model` on the
+// prepared data; prints what was read.
+TaskModel attach_data(const Config& config, TaskData& data, const TokenLMDataOptions& options,
+                      std::shared_ptr<TokenLMData> prepared, std::shared_ptr<Gpt> model) {
+  const RunDirectory run(config.train.run_dir);
+  const std::int64_t context = model->config().context;
+  TaskModel out = wrap(model, prepared->tokenizer);
+  auto windows = std::make_shared<TokenWindows>(prepared->train_tokens, context,
                                                 static_cast<std::uint64_t>(config.train.seed));
   out.callbacks.push_back(std::make_shared<RedrawWindowsEachEpoch>(windows));
   data.train = windows->dataset();
   if (prepared->validation_ids.size() >= 2) {
-    auto validation = std::make_shared<TokenLMValidation>(*model, prepared, config.model.context,
-                                                          config.train.eval_every, run.metrics_path());
+    auto validation = std::make_shared<TokenLMValidation>(*model, prepared, context, config.train.eval_every,
+                                                          run.metrics_path());
     out.callbacks.push_back(validation);
     out.final_report = [validation]() -> std::map<std::string, double> {
       const LmScore& s = validation->last();
@@ -111,11 +101,22 @@ TaskModel prepare_training(const Config& config, TaskData& data) {
               static_cast<double>(prepared->train_bytes) / tokens, options.token_file.c_str(),
               prepared->validation_ids.size());
   std::printf("%s; %lld windows of %lld tokens per epoch\n", model->describe().c_str(),
-              static_cast<long long>(data.train.size()), static_cast<long long>(config.model.context));
+              static_cast<long long>(data.train.size()), static_cast<long long>(context));
   return out;
 }
 
-TaskModel rebuild(const Config& config, const std::map<std::string, std::string>& metadata) {
+TaskModel prepare_training(const Config& config, TaskData& data) {
+  if (config.data.encoder.empty() != config.data.merges.empty())
+    throw ConfigError("data.encoder and data.merges go together (the two files of one BPE tokenizer)");
+  if (!config.data.encoder.empty() && config.data.tokenizer != "bpe")
+    throw ConfigError("data.encoder and data.merges need data.tokenizer = \"bpe\", not \"" + config.data.tokenizer + "\"");
+  const TokenLMDataOptions options = data_options(config);
+  auto prepared = std::make_shared<TokenLMData>(prepare_token_lm_data(options));
+  auto model = std::make_shared<Gpt>(gpt_config(config, prepared->tokenizer.vocab_size()));
+  return attach_data(config, data, options, prepared, model);
+}
+
+TaskModel rebuild(const Config&, const std::map<std::string, std::string>& metadata) {
   const auto it = metadata.find("model_config");
   OURO_CHECK(it != metadata.end(), "checkpoint: no \"model_config\" metadata to rebuild the Gpt from");
   const nlohmann::json tree = nlohmann::json::parse(it->second);
@@ -129,7 +130,25 @@ TaskModel rebuild(const Config& config, const std::map<std::string, std::string>
   // or foreign checkpoint) would fail only in the middle of generating or scoring.
   OURO_CHECK(text_tokenizer.vocab_size() == model->config().vocab_size, "checkpoint: the tokenizer has ",
              text_tokenizer.vocab_size(), " ids but the model's vocabulary has ", model->config().vocab_size);
-  return wrap(config, std::move(model), std::move(text_tokenizer));
+  return wrap(std::move(model), text_tokenizer);
+}
+
+// The base model's architecture and tokenizer: the fine-tuning corpus (config.data.path, split
+// and exclude_files as in training) is encoded with the base's tokenizer. The [model] section
+// of the config is not used except for dropout; the weights' seed (for dropout masks) is
+// train.seed.
+TaskModel prepare_finetuning(const Config& config, TaskData& data, const std::map<std::string, std::string>& base) {
+  if (!config.data.encoder.empty() || !config.data.merges.empty())
+    throw ConfigError("data.encoder / data.merges: a fine-tuning run uses its base checkpoint's tokenizer; remove them");
+  const TaskModel built = rebuild(config, base);
+  GptConfig g = gpt(built).config();
+  g.dropout_embd = g.dropout_attn = g.dropout_resid = config.model.dropout;
+  g.seed = static_cast<std::uint64_t>(config.train.seed);
+  auto model = std::make_shared<Gpt>(g);
+  TokenLMDataOptions options = data_options(config);
+  options.fixed_tokenizer = tokenizer_of(built);
+  auto prepared = std::make_shared<TokenLMData>(prepare_token_lm_data(options));
+  return attach_data(config, data, options, prepared, model);
 }
 
 // The text of a corpus (name or fortune-format file), entries joined as in training.
@@ -196,7 +215,8 @@ const Task& gpt_task() {
                          .evaluation_data = evaluation_data,
                          .extra_metrics = extra_metrics,
                          .validation_report = validation_report,
-                         .generate = generate};
+                         .generate = generate,
+                         .prepare_finetuning = prepare_finetuning};
   return task;
 }
 

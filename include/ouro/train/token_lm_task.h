@@ -16,6 +16,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,9 @@ struct TokenLMDataOptions {
   std::int64_t vocab_size = 4096;
   std::int64_t char_min_count = 1;  // char: rarer characters map to the unknown id
   std::string token_file{};         // where the training tokens are written (required)
+  // Fine-tuning: encode with this tokenizer (a base model's) instead of building one; the
+  // tokenizer fields above are then not used.
+  std::optional<TextTokenizer> fixed_tokenizer{};
 };
 
 struct TokenLMData {
