@@ -39,12 +39,12 @@ test-asan: setup
 
 # The main job: developing a model from scratch and fine-tuning it, in under 5 minutes on
 # a 2-core machine: pretrain a small GPT on the English fortunes with the topic file
-# songs-poems held out, sample from it, fine-tune it on songs-poems with LoRA (and in full, for
+# startrek held out, sample from it, fine-tune it on startrek with LoRA (and in full, for
 # comparison), and report the validation losses before and after on both, with a sample.
-# The program is examples/gpt_finetune_songs.cpp; ctest runs a smaller version of it.
-DEMO_FLAGS ?= --pretrain-steps 1200 --finetune-steps 300 --width 96 --layers 3
+# The program is examples/gpt_finetune_topic.cpp; ctest runs a smaller version of it.
+DEMO_FLAGS ?= --pretrain-steps 1200 --finetune-steps 300 --width 96 --layers 3 --lora-rank 4 --lora-alpha 8
 demo: build
-	OURO_NUM_THREADS=$${OURO_NUM_THREADS:-$(shell nproc)} $(BUILD_DIR)/examples/example_gpt_finetune_songs $(DEMO_FLAGS)
+	OURO_NUM_THREADS=$${OURO_NUM_THREADS:-$(shell nproc)} $(BUILD_DIR)/examples/example_gpt_finetune_topic $(DEMO_FLAGS)
 
 # The previous main job: a character-level LSTM (a feedback network: its state returns as
 # its input) trained on the fortunes corpus for about a minute on all cores, then a sample.

@@ -1,7 +1,8 @@
 // `ouro finetune` on a tiny gpt: full, freeze by pattern and LoRA on the attention and MLP
 // projections, with the base's BPE tokenizer; the LoRA adapter file (only the adapter, with its
 // metadata); `ouro merge`, and the adapter applied unmerged (--adapter) against the merged
-// checkpoint: the same greedy text and the same evaluation loss.
+// checkpoint: the same greedy text and the same evaluation loss. Also the example configs
+// examples/finetune/gpt_*.toml run as written against a base of examples/gpt_pretrain.toml.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -151,6 +152,25 @@ TEST_F(FinetuneGptCli, RefusesAnotherTokenizerAndUnknownTargets) {
   r = box.run("finetune bad.toml --from base");
   EXPECT_EQ(r.code, 1);
   expect_contains(r.err, "target 'q_proj' matches no Linear layer of this Gpt");
+}
+
+// The example fine-tuning configs, as written but for two steps each, from a two-step base of
+// examples/gpt_pretrain.toml with their topic held out as the configs' comments say (and a
+// smaller BPE vocabulary and validation split, which are quicker to learn and to score).
+TEST(FinetuneGptExamples, ConfigsRunAsWritten) {
+  CliSandbox box;
+  const std::string examples = std::string(OURO_SOURCE_DIR) + "/examples";
+  const std::string quick = " --set train.max_steps=2 --set train.progress=silent --set train.eval_every=0";
+  CliResult r = box.run("train " + examples + "/gpt_pretrain.toml --set train.run_dir=base" + quick +
+                        " --set data.exclude_files=startrek --set data.vocab_size=300 --set data.validation_fraction=0.005");
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const char* mode : {"lora", "full"}) {
+    r = box.run(std::string("finetune ") + examples + "/finetune/gpt_startrek_" + mode + ".toml --from base" +
+                " --set train.run_dir=" + mode + quick);
+    ASSERT_EQ(r.code, 0) << mode << ": " << r.err;
+    expect_contains(r.out, "change: bits_per_byte on the fine-tuning validation data");
+  }
+  expect_contains(box.read("lora/finetune_report.json"), "adapter.safetensors");
 }
 
 }  // namespace

@@ -40,7 +40,10 @@ void print_figures(const char* when, const nlohmann::json& f, const Config& conf
   for (const auto& [key, value] : f["base"].items())
     std::printf("%s: %s on the base run's validation data (%s%s): %.4f\n", when, key.c_str(),
                 state.base_config.data.path.c_str(),
-                state.base_config.data.exclude_files.empty() ? "" : (" without " + state.base_config.data.exclude_files).c_str(),
+                // The split of the whole corpus: exclude_files only left the base's training.
+                state.base_config.data.exclude_files.empty()
+                    ? ""
+                    : ("; the base trained without " + state.base_config.data.exclude_files).c_str(),
                 value.get<double>());
   std::fflush(stdout);
 }
