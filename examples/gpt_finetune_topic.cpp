@@ -53,7 +53,7 @@ using namespace ouro;
 namespace {
 
 struct Settings {
-  std::string topic = "zippy";
+  std::string topic = "startrek";
   std::string exclude;  // files kept out of pretraining (comma-separated); empty: the topic
   std::int64_t pretrain_steps = 300, finetune_steps = 150, batch = 16, context = 64;
   std::int64_t width = 64, layers = 2, heads = 4, lora_rank = 2;  // r=2: 3.3% of this size trains
