@@ -3,7 +3,7 @@
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build test test-asan demo demo-lstm demo-source bench clean
+.PHONY: all setup configure build test test-asan fuzz-build fuzz fuzz-smoke demo demo-lstm demo-source bench clean
 
 all: build
 
@@ -20,12 +20,14 @@ build: configure
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+	@if command -v clang++ >/dev/null 2>&1; then $(MAKE) --no-print-directory fuzz-smoke; \
+	 else echo "make test: clang++ not found, the fuzz smoke is skipped (scripts/setup.sh installs clang)"; fi
 
 # The whole suite built with clang under AddressSanitizer + UndefinedBehaviorSanitizer
 # (CMake option OURO_SANITIZE) in its own build directory, run under ctest with LeakSanitizer
 # checking every test process at exit. ASAN_CMAKE_FLAGS is the one place the sanitized
 # build's configuration lives: the fuzz targets build in the same directory with these flags
-# plus -DOURO_FUZZ=ON, so the two share one set of instrumented objects.
+# plus -DOURO_FUZZ=ON (their parser library adds libFuzzer's coverage instrumentation).
 ASAN_BUILD_DIR ?= build-asan
 ASAN_CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DOURO_SANITIZE=ON -DOURO_BUILD_BENCH=OFF
 # detect_leaks=1 is the default on x86-64 Linux; spelled out because the leak check is part of
@@ -36,6 +38,27 @@ test-asan: setup
 	cmake -S . -B $(ASAN_BUILD_DIR) $(ASAN_CMAKE_FLAGS)
 	cmake --build $(ASAN_BUILD_DIR) -j $(JOBS)
 	cd $(ASAN_BUILD_DIR) && $(ASAN_ENV) ctest --output-on-failure -j $(JOBS)
+
+# Fuzzing with clang's libFuzzer under ASan+UBSan: one target per parser of outside input
+# (fuzz/*.cpp), built in the sanitized build directory with ASAN_CMAKE_FLAGS; fuzz-build
+# compiles only the targets and the library of parsers under them. `make fuzz` runs each
+# target for FUZZ_SECONDS from its committed seeds (fuzz/corpus/<target>/), writing what it
+# finds under FUZZ_WORK (new corpus entries, crash inputs, logs), never into the committed
+# corpus. `make fuzz-smoke`, part of `make test`, runs each for FUZZ_SMOKE_SECONDS.
+FUZZ_BUILD_DIR ?= $(ASAN_BUILD_DIR)
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 15
+FUZZ_JOBS ?= $(JOBS)
+FUZZ_WORK ?= $(FUZZ_BUILD_DIR)/fuzz-work
+fuzz-build: setup
+	cmake -S . -B $(FUZZ_BUILD_DIR) $(ASAN_CMAKE_FLAGS) -DOURO_FUZZ=ON
+	cmake --build $(FUZZ_BUILD_DIR) -j $(JOBS) --target ouro_fuzzers
+
+fuzz: fuzz-build
+	bash scripts/run_fuzzers.sh $(FUZZ_BUILD_DIR) $(FUZZ_SECONDS) $(FUZZ_WORK) $(FUZZ_JOBS)
+
+fuzz-smoke: fuzz-build
+	bash scripts/run_fuzzers.sh $(FUZZ_BUILD_DIR) $(FUZZ_SMOKE_SECONDS) $(FUZZ_BUILD_DIR)/fuzz-smoke $(FUZZ_JOBS)
 
 # The main job: developing a model from scratch and fine-tuning it, in under 5 minutes on
 # a 2-core machine: pretrain a small GPT on the English fortunes with the topic file

@@ -15,8 +15,8 @@ packages=(
   fortunes fortunes-zh     # real text: English fortunes, Tang poems / Song ci (UTF-8)
   python3-statsmodels      # real time series: sunspots, co2, nile, ... (CSV files only)
   ccache                   # lets several checkouts share compiled objects (optional speed-up)
-  clang libclang-rt-dev libomp-dev llvm  # `make test-asan`: clang, its sanitizer runtimes
-                           # (only recommended by clang), its OpenMP runtime, llvm-symbolizer
+  clang libclang-rt-dev libomp-dev llvm  # `make test-asan`, `make fuzz`: clang, its sanitizer and
+                           # libFuzzer runtimes (only recommended by clang), its OpenMP runtime, llvm-symbolizer
 )
 
 missing=()

@@ -162,9 +162,15 @@ void BpeTokenizer::save(const std::string& encoder_json_path, const std::string&
 }
 
 BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std::string& merges_path) {
+  return parse(read_file(encoder_json_path, "encoder.json"), read_file(merges_path, "merges (vocab.bpe)"),
+               encoder_json_path, merges_path);
+}
+
+BpeTokenizer BpeTokenizer::parse(std::string_view encoder_json, std::string_view merges_text,
+                                 const std::string& encoder_json_path, const std::string& merges_path) {
   nlohmann::json encoder;
   try {
-    encoder = nlohmann::json::parse(read_file(encoder_json_path, "encoder.json"));
+    encoder = nlohmann::json::parse(encoder_json);
   } catch (const nlohmann::json::exception& e) {
     throw Error("BPE tokenizer: '" + encoder_json_path + "' is not valid JSON: " + e.what());
   }
@@ -191,8 +197,7 @@ BpeTokenizer BpeTokenizer::load(const std::string& encoder_json_path, const std:
                " without gaps; id ", id, " is missing");
 
   // vocab.bpe: a "#version" line, then one "first second" merge per line, best first.
-  const std::string text = read_file(merges_path, "merges (vocab.bpe)");
-  std::istringstream lines(text);
+  std::istringstream lines{std::string(merges_text)};
   std::vector<std::pair<std::string, std::string>> merges;
   std::string line;
   std::int64_t line_no = 0;

@@ -69,7 +69,7 @@ bool parse_number(std::string_view text, double& value) {
 // Calls on_header(lines_so_far) for header lines and on_row(line_number, fields) for every
 // non-blank data line.
 template <typename OnHeader, typename OnRow>
-void for_each_line(const std::string& text, std::int64_t header_lines, char delimiter, OnHeader&& on_header,
+void for_each_line(std::string_view text, std::int64_t header_lines, char delimiter, OnHeader&& on_header,
                    OnRow&& on_row) {
   std::string_view rest(text);
   if (rest.substr(0, 3) == "\xEF\xBB\xBF") rest.remove_prefix(3);  // UTF-8 byte-order mark
@@ -97,6 +97,14 @@ void for_each_line(const std::string& text, std::int64_t header_lines, char deli
 std::string ragged_message(const std::string& path, std::int64_t line, std::size_t got, std::size_t expected) {
   return detail::concat("csv ", path, ":", line, ": line ", line, " has ", got, " fields, expected ", expected,
                         " like the lines before it");
+}
+
+// Checked before the file is read, so a bad option is reported even for a huge file.
+void check_options(const std::string& path, const CsvOptions& options) {
+  OURO_CHECK(options.header.lines >= 0, "csv ", path, ": header must be a number of lines >= 0, got ",
+             options.header.lines);
+  OURO_CHECK(options.delimiter != '"' && options.delimiter != '\n' && options.delimiter != '\r', "csv ", path,
+             ": the delimiter cannot be a quote or a line break");
 }
 
 }  // namespace
@@ -128,7 +136,10 @@ std::string read_text_file(const std::string& path) {
 }
 
 CsvTable read_numeric_csv(const std::string& path, std::size_t header_lines) {
-  const std::string text = read_text_file(path);
+  return parse_numeric_csv(read_text_file(path), path, header_lines);
+}
+
+CsvTable parse_numeric_csv(std::string_view text, const std::string& path, std::size_t header_lines) {
   CsvTable table;
   for_each_line(
       text, static_cast<std::int64_t>(header_lines), ',', [](const std::vector<std::string>&) {},
@@ -148,11 +159,12 @@ std::string CsvColumn::describe() const {
 }
 
 Dataset read_csv(const std::string& path, const CsvOptions& options) {
-  OURO_CHECK(options.header.lines >= 0, "csv ", path, ": header must be a number of lines >= 0, got ",
-             options.header.lines);
-  OURO_CHECK(options.delimiter != '"' && options.delimiter != '\n' && options.delimiter != '\r', "csv ", path,
-             ": the delimiter cannot be a quote or a line break");
-  const std::string text = read_text_file(path);
+  check_options(path, options);
+  return parse_csv(read_text_file(path), path, options);
+}
+
+Dataset parse_csv(std::string_view text, const std::string& path, const CsvOptions& options) {
+  check_options(path, options);
 
   std::vector<std::string> names;
   bool have_header = false;
@@ -203,6 +215,9 @@ Dataset read_csv(const std::string& path, const CsvOptions& options) {
         feature_at.push_back(c);
       }
     }
+    // Only a one-field file whose field is the label gets here: a model needs some input.
+    OURO_CHECK(!feature_at.empty(), "csv ", path, ": no feature columns: the rows have ", width,
+               " field and it is the label ", options.label_column->describe());
   };
 
   for_each_line(

@@ -34,7 +34,7 @@ std::string read_whole_file(const std::string& path, const std::string& package_
 
 // ESC '[' parameter/intermediate bytes, then one final byte in 0x40-0x7E (ECMA-48 CSI); any
 // other ESC is dropped alone.
-std::string strip_ansi(const std::string& text) {
+std::string strip_ansi(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -51,7 +51,7 @@ std::string strip_ansi(const std::string& text) {
   return out;
 }
 
-std::vector<std::string> split_fortunes(const std::string& text) {
+std::vector<std::string> split_fortunes(std::string_view text) {
   std::vector<std::string> entries;
   std::string current;
   std::size_t pos = 0;
@@ -64,7 +64,7 @@ std::vector<std::string> split_fortunes(const std::string& text) {
     std::size_t end = text.find('\n', pos);
     const bool has_newline = end != std::string::npos;
     if (!has_newline) end = text.size();
-    std::string line = text.substr(pos, end - pos);
+    const std::string_view line = text.substr(pos, end - pos);
     pos = has_newline ? end + 1 : end;
     if (line == "%" || line == "%\r") {
       flush();
@@ -86,9 +86,11 @@ std::string package_of(const std::string& file_name) {
 }  // namespace
 
 std::vector<std::string> read_fortune_file(const std::string& path, FortuneReadOptions options) {
-  std::string text = read_whole_file(path, "");
-  if (options.strip_ansi_escapes) text = strip_ansi(text);
-  return split_fortunes(text);
+  return parse_fortune_text(read_whole_file(path, ""), options);
+}
+
+std::vector<std::string> parse_fortune_text(std::string_view text, FortuneReadOptions options) {
+  return options.strip_ansi_escapes ? split_fortunes(strip_ansi(text)) : split_fortunes(text);
 }
 
 const std::vector<std::string>& english_fortune_files() {

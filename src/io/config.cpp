@@ -430,6 +430,96 @@ std::string joined(const std::vector<std::string>& items) {
   return out;
 }
 
+// toml++ 3.3 (Debian 12's) classifies some non-ASCII code points with a lookup whose default
+// case is __builtin_unreachable (upstream issues #190 and #295, fixed after 3.3): undefined
+// behaviour, found by fuzz/config.cpp. It asks whether a code point is whitespace wherever
+// whitespace may appear: between tokens, after a value, in keys (which it records for error
+// messages, quoted ones included), after a backslash in a multi-line basic string and on the
+// lines a line-ending backslash skips. Every such code point outside a string value or a
+// comment is a syntax error in TOML 1.0 anyway, and a config's keys are ASCII names, so this
+// scan rejects non-ASCII bytes everywhere except in comments and in strings that are values
+// (after '='), before toml++ sees them. The one valid TOML it refuses: a non-ASCII character
+// first after a line-ending backslash in a multi-line string.
+void reject_what_toml_cannot_read(std::string_view text, const std::string& source) {
+  enum class State { Normal, Comment, Basic, MultiBasic, Literal, MultiLiteral };
+  State state = State::Normal;
+  bool value_string = false;  // the string being scanned follows '='
+  char previous = '\n';       // the last significant character outside strings and comments
+  std::size_t line = 1, column = 0;
+  auto fail = [&](std::size_t at, const char* what) {
+    char byte[8];
+    std::snprintf(byte, sizeof byte, "0x%02X", static_cast<unsigned>(static_cast<unsigned char>(text[at])));
+    throw ConfigError(source + ":" + std::to_string(line) + ":" + std::to_string(column) +
+                      ": TOML syntax error: a non-ASCII character (first byte " + byte + ") " + what);
+  };
+  auto starts = [&](std::size_t at, std::string_view s) { return text.substr(at, s.size()) == s; };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    const bool ascii = static_cast<unsigned char>(c) < 0x80;
+    if (c == '\n') {
+      ++line;
+      column = 0;
+    } else if ((static_cast<unsigned char>(c) & 0xC0) != 0x80) {
+      ++column;  // code points, as toml++ counts columns
+    }
+    switch (state) {
+      case State::Normal:
+        if (!ascii) fail(i, "outside a quoted string value or comment (keys, section names and bare values are ASCII)");
+        if (c == '#') {
+          state = State::Comment;
+        } else if (c == '"' || c == '\'') {
+          const bool multi = starts(i, c == '"' ? "\"\"\"" : "\'\'\'");
+          state = c == '"' ? (multi ? State::MultiBasic : State::Basic) : (multi ? State::MultiLiteral : State::Literal);
+          value_string = previous == '=';
+          if (multi) i += 2, column += 2;
+        } else if (c != ' ' && c != '\t' && c != '\r' && c != '\n') {
+          previous = c;
+        }
+        break;
+      case State::Comment:
+        if (c == '\n') state = State::Normal;
+        break;
+      case State::Basic:
+      case State::Literal:
+        if (!ascii && !value_string) fail(i, "in a quoted key or a string that is not a value");
+        if (c == '\\' && state == State::Basic && i + 1 < text.size() && text[i + 1] != '\n') {
+          ++i, ++column;  // an escaped character cannot end the string
+        } else if (c == (state == State::Basic ? '"' : '\'') || c == '\n') {
+          state = State::Normal;
+          previous = '"';
+        }
+        break;
+      case State::MultiBasic:
+      case State::MultiLiteral:
+        if (!ascii && !value_string) fail(i, "in a multi-line string that is not a value");
+        if (c == '\\' && state == State::MultiBasic && i + 1 < text.size()) {
+          std::size_t next = i + 1;
+          if (static_cast<unsigned char>(text[next]) >= 0x80)
+            fail(next, "after a backslash (TOML escapes are ASCII letters)");
+          if (text[next] == ' ' || text[next] == '\t' || text[next] == '\r' || text[next] == '\n') {
+            while (next < text.size() && (text[next] == ' ' || text[next] == '\t' || text[next] == '\r' || text[next] == '\n')) {
+              if (text[next] == '\n') ++line, column = 0;
+              else ++column;
+              ++next;
+            }
+            if (next < text.size() && static_cast<unsigned char>(text[next]) >= 0x80)
+              fail(next, "first after a line-ending backslash, which the TOML library of this build misreads "
+                         "(start the line with an ASCII character or drop the backslash)");
+            i = next - 1;
+          } else {
+            ++i, ++column;  // the escaped character
+          }
+        } else if (starts(i, state == State::MultiBasic ? "\"\"\"" : "\'\'\'")) {
+          // Up to two more quotes belong to the string ("""a""""" is a"" ).
+          while (i + 1 < text.size() && text[i + 1] == c) ++i, ++column;
+          state = State::Normal;
+          previous = '"';
+        }
+        break;
+    }
+  }
+}
+
 }  // namespace
 
 std::string closest_name(const std::string& name, const std::vector<std::string>& candidates) {
@@ -485,6 +575,7 @@ std::vector<std::string> config_keys() {
 }
 
 Config parse_config(std::string_view toml_text, const std::string& source, const std::vector<std::string>& overrides) {
+  reject_what_toml_cannot_read(toml_text, source);
   toml::table root;
   try {
     root = toml::parse(toml_text, source);

@@ -226,6 +226,10 @@ struct Fd {
   }
 };
 
+void check_room_for_length(const std::string& path, std::uint64_t size) {
+  if (size < 8) fail(path, "the file is ", size, " bytes long, too short for the 8-byte header length");
+}
+
 // Opens `path` and returns its size after checking it can hold the 8-byte length.
 std::uint64_t open_checked(const std::string& path, Fd& file) {
   file.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -234,7 +238,7 @@ std::uint64_t open_checked(const std::string& path, Fd& file) {
   if (::fstat(file.fd, &st) != 0) fail(path, "cannot stat: ", std::strerror(errno));
   if (!S_ISREG(st.st_mode)) fail(path, "not a regular file");
   const auto size = static_cast<std::uint64_t>(st.st_size);
-  if (size < 8) fail(path, "the file is ", size, " bytes long, too short for the 8-byte header length");
+  check_room_for_length(path, size);
   return size;
 }
 
@@ -392,13 +396,21 @@ SafetensorsFile load_safetensors(const std::string& path) {
   map.size = static_cast<std::size_t>(size);
   map.data = ::mmap(nullptr, map.size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, file.fd, 0);
   if (map.data == MAP_FAILED) fail(path, "cannot mmap ", size, " bytes: ", std::strerror(errno));
-  const auto* bytes = static_cast<const unsigned char*>(map.data);
-  const std::uint64_t n = header_length(path, bytes, size);
-  const SafetensorsHeader header = parse_header(path, reinterpret_cast<const char*>(bytes + 8), n, size - 8 - n);
+  return parse_safetensors(std::string_view(static_cast<const char*>(map.data), map.size), path);
+}
 
+SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& source) {
+  const std::uint64_t size = bytes.size();
+  check_room_for_length(source, size);
+  const std::uint64_t n = header_length(source, reinterpret_cast<const unsigned char*>(bytes.data()), size);
+  return parse_header(source, bytes.data() + 8, n, size - 8 - n);
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& source) {
+  const SafetensorsHeader header = parse_safetensors_header(bytes, source);
   SafetensorsFile out;
   out.metadata = header.metadata;
-  const unsigned char* data = bytes + 8 + n;
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data()) + 8 + header.header_bytes;
   for (const SafetensorsEntry& e : header.tensors) out.tensors.emplace(e.name, load_entry(e, data + e.begin));
   return out;
 }

@@ -111,7 +111,7 @@ Tensor Tensor::from_vector(const std::vector<float>& values, const Shape& shape)
   OURO_CHECK(static_cast<std::int64_t>(values.size()) == n, "Tensor::from_vector: ", values.size(),
              " values do not fill shape ", shape_str(shape), " (", n, " elements)");
   Tensor t = empty(shape, DType::Float32);
-  std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(float));
+  if (n > 0) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(float));  // an empty vector's data() may be null
   return t;
 }
 
@@ -120,7 +120,7 @@ Tensor Tensor::from_indices(const std::vector<std::int64_t>& values, const Shape
   OURO_CHECK(static_cast<std::int64_t>(values.size()) == n, "Tensor::from_indices: ", values.size(),
              " values do not fill shape ", shape_str(shape), " (", n, " elements)");
   Tensor t = empty(shape, DType::Int64);
-  std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(std::int64_t));
+  if (n > 0) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(std::int64_t));  // an empty vector's data() may be null
   return t;
 }
 

@@ -112,6 +112,11 @@ TEST(BpeTokenizer, ErrorsNameTheFileAndTheProblem) {
   expect_error([&] { BpeTokenizer::load(enc, merges); }, {"lacks the symbol for byte"});
   expect_error([&] { BpeTokenizer::load((dir / "absent.json").string(), merges); }, {"cannot open", "absent.json"});
   expect_error([&] { gpt2().decode({50257}); }, {"token id 50257", "outside the vocabulary"});
+  // The in-memory loader names whatever the caller calls the two texts.
+  expect_error([&] { BpeTokenizer::parse("{\"a\": 0}", "", "upload/encoder.json", "upload/vocab.bpe"); },
+               {"lacks the symbol for byte", "upload/encoder.json", "upload/vocab.bpe"});
+  expect_error([&] { BpeTokenizer::parse("[]", "", "upload/encoder.json", "upload/vocab.bpe"); },
+               {"'upload/encoder.json' must be a JSON object"});
   std::filesystem::remove_all(dir);
 }
 

@@ -91,6 +91,31 @@ TEST(Errors, CsvNamesFileLineAndField) {
   expect_error([&] { read_csv("/nonexistent/data.csv.gz"); }, {"/nonexistent/data.csv.gz", "does not exist"});
 }
 
+TEST(Csv, ParsesTextInMemoryLikeAFile) {
+  const std::string text = "a,b,label\n1,2,0\n3,4.5,1\n";
+  const auto path = write_temp("memory.csv", text);
+  const Dataset from_file = read_csv(path, {.header = true});
+  const Dataset in_memory = parse_csv(text, "in memory", {.header = true});
+  EXPECT_EQ(in_memory.inputs.shape(), from_file.inputs.shape());
+  EXPECT_EQ(in_memory.inputs.to_vector(), from_file.inputs.to_vector());
+  EXPECT_EQ(in_memory.targets.to_index_vector(), from_file.targets.to_index_vector());
+  EXPECT_EQ(parse_numeric_csv(text, "in memory", 1).rows, read_numeric_csv(path, 1).rows);
+  // Errors name the source given in place of a file.
+  expect_error([&] { parse_csv("1,2\n3,x\n", "upload.csv"); }, {"upload.csv:2:2", "expected a number", "'x'"});
+  expect_error([&] { parse_csv("1\n", "upload.csv", {.delimiter = '"'}); }, {"upload.csv", "delimiter"});
+}
+
+// Found by fuzz/csv.cpp: a one-column file whose column is the label gave a dataset with no
+// inputs, built from an empty vector (memcpy from a null pointer, undefined behaviour).
+TEST(Errors, CsvWithOnlyTheLabelColumnHasNoFeatures) {
+  expect_error([] { parse_csv("y\n1\n2\n", "one_column.csv", {.header = true}); },
+               {"one_column.csv", "no feature columns", "1 field and it is the label column -1"});
+  expect_error([] { parse_csv("1\n", "one_column.csv", {.label_column = 0}); }, {"no feature columns", "column 0"});
+  // Without a label the one column is the feature.
+  const Dataset d = parse_csv("1\n2\n", "one_column.csv", {.label_column = std::nullopt});
+  EXPECT_EQ(d.inputs.shape(), (Shape{2, 1}));
+}
+
 TEST(Errors, CsvOptionsNameTheColumn) {
   const auto path = write_temp("errors.csv", "a,b,label\n1,2,0\n3,oops,1\n4,5,1.5\n");
   expect_error([&] { read_csv(path, {.header = true}); }, {"errors.csv:3:2", "expected a number", "('b')", "'oops'"});

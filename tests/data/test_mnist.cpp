@@ -30,6 +30,22 @@ TEST(Mnist, TenThousandDigits) {
   EXPECT_LE(*std::max_element(pixels.begin(), pixels.end()), 1.f);
 }
 
+TEST(Mnist, ParsesADigitFileInMemory) {
+  std::string text = "{\"data\":[";
+  for (int i = 0; i < 784; ++i) {
+    if (i > 0) text += ',';
+    text += i == 5 ? "0.25" : "1";
+  }
+  text += "]}";
+  const std::vector<float> pixels = parse_mnist_digit_json(text, "in memory");
+  ASSERT_EQ(pixels.size(), 784u);
+  EXPECT_EQ(pixels[5], 0.25f);
+  EXPECT_EQ(pixels[6], 1.f);
+  EXPECT_TRUE(parse_mnist_digit_json("{\"data\": []}", "empty").empty());
+  expect_error([] { parse_mnist_digit_json("{\"data\": [0, 1", "cut.json"); }, {"mnist cut.json", "not closed"});
+  expect_error([] { parse_mnist_digit_json("[1, 2]", "list.json"); }, {"mnist list.json", "{\"data\": [pixels...]}"});
+}
+
 TEST(Mnist, ReadsADigitsDirectoryAndRejectsBadFiles) {
   namespace fs = std::filesystem;
   const fs::path dir = fs::path(::testing::TempDir()) / "mnist_small";

@@ -24,6 +24,15 @@ TEST(TextCorpus, SplitsOnPercentLines) {
   EXPECT_EQ(join_entries({"a\n", "b"}), "a\n%\nb\n%\n");
 }
 
+TEST(TextCorpus, ParsesTextInMemoryLikeAFile) {
+  const std::string text = "\x1b[1mone\x1b[0m\n%\r\ntwo\n%\n";
+  const auto path = write_temp("memory.txt", text);
+  EXPECT_EQ(parse_fortune_text(text), read_fortune_file(path));
+  EXPECT_EQ(parse_fortune_text(text), (std::vector<std::string>{"one\n", "two\n"}));
+  EXPECT_EQ(parse_fortune_text(text, {.strip_ansi_escapes = false})[0], "\x1b[1mone\x1b[0m\n");
+  EXPECT_TRUE(parse_fortune_text("").empty());
+}
+
 TEST(TextCorpus, StripsAnsiEscapes) {
   const auto path = write_temp("zh.txt", "\x1b[32m《静夜思》\x1b[m\n床前明月光\n");
   EXPECT_EQ(read_fortune_file(path)[0], "《静夜思》\n床前明月光\n");

@@ -158,6 +158,35 @@ TEST(Config, ResolvedTomlRoundTripsExactly) {
   EXPECT_EQ(text.find("window"), std::string::npos);  // forecaster-only keys are left out
 }
 
+// Found by fuzz/config.cpp: toml++ 3.3 reaches __builtin_unreachable (undefined behaviour)
+// when it asks whether some non-ASCII characters are whitespace (U+00A7, U+00E9, U+FD3F, U+FE0F
+// among them): outside strings, in keys, after a backslash in a multi-line string. Such input
+// is now a syntax error naming the place, and toml++ never sees it.
+TEST(Config, NonAsciiOutsideStringValuesIsASyntaxErrorBeforeTomlSeesIt) {
+  // The fuzzer's input: U+FD3F inside a bare key.
+  expect_contains(error_of("[model]\ntype = \"gpt\"\ninit_f\xef\xb4\xbfrom = \"x\"\n"),
+                  {"test.toml:3:7", "TOML syntax error", "non-ASCII character", "0xEF", "outside a quoted string value"});
+  expect_contains(error_of("[model]\ntype = \xc3\xa9\n"), {"test.toml:2:8", "non-ASCII"});
+  expect_contains(error_of("[model\xef\xb8\x8f]\n"), {"test.toml:1:7", "non-ASCII"});
+  expect_contains(error_of("[model]\ntype = \"mlp\" \xef\xb8\x8f\n"), {"test.toml:2:14", "non-ASCII"});
+  expect_contains(error_of("\"\xc2\xa7\" = 1\n"), {"test.toml:1:2", "quoted key"});
+  expect_contains(error_of("[data]\npath = \"\"\"\\\xc2\xa7\"\"\"\n"), {"after a backslash"});
+  expect_contains(error_of("[data]\npath = \"\"\"a\\\n  \xc2\xa7\"\"\"\n"), {"test.toml:3:3", "line-ending backslash"});
+  // Non-ASCII where TOML allows it still reads: string values of every kind, and comments.
+  const std::string cafe = "caf\xc3\xa9/\xe2\x9d\xa4\xef\xb8\x8f/\xe5\xba\x8a";
+  for (const std::string& value :
+       {"\"" + cafe + "\"", "'" + cafe + "'", "\"\"\"" + cafe + "\"\"\"", " + cafe + "}) {
+    const Config c = parse_config("# \xc2\xa7 comment \xef\xb8\x8f\n[model] # \xc3\xa9\ntype = \"char_lstm\"\n[data]\npath = " + value +
+                                      "\n[train]\nrun_dir = \"r\"\n",
+                                  "test.toml");
+    EXPECT_EQ(c.data.path, cafe) << value;
+  }
+  const Config joined = parse_config(config_with("", "", "", "").replace(config_with().find("\"corpus.txt\""), 12,
+                                                                          "\"\"\"a\\\n  b\xc3\xa9\"\"\""),
+                                     "test.toml");
+  EXPECT_EQ(joined.data.path, "ab\xc3\xa9");
+}
+
 TEST(Config, LoadConfigNamesAMissingFile) {
   try {
     load_config("/nonexistent/dir/run.toml");

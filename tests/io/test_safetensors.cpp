@@ -47,6 +47,12 @@ void expect_rejected(const std::string& path, std::vector<std::string> fragments
   fragments.insert(fragments.begin(), "safetensors: " + path + ": ");
   expect_error([&] { load_safetensors(path); }, fragments);
   expect_error([&] { read_safetensors_header(path); }, fragments);
+  // The in-memory readers check the same things in the same words (a missing file aside).
+  if (std::filesystem::exists(path)) {
+    const std::string bytes = read_bytes(path);
+    expect_error([&] { parse_safetensors(bytes, path); }, fragments);
+    expect_error([&] { parse_safetensors_header(bytes, path); }, fragments);
+  }
 }
 
 template <typename T>
@@ -89,6 +95,29 @@ TEST(Safetensors, RoundTripsEveryDtypeBitForBit) {
   EXPECT_EQ(c.shape(), (Shape{3, 1, 2}));
   EXPECT_EQ(values_of<std::int64_t>(c), i64);
   EXPECT_TRUE(std::isnan(file.tensors.at("d.nan").item()));
+}
+
+TEST(Safetensors, ParsesAFileInMemoryLikeTheFileOnDisk) {
+  const std::map<std::string, Tensor> tensors = {
+      {"w", Tensor::from_vector(std::vector<float>{1.5f, -2.f, 0.25f}, {3, 1})},
+      {"i", Tensor::from_indices(std::vector<std::int64_t>{7, -8}, {2})},
+  };
+  const std::string path = temp_path("memory.safetensors");
+  save_safetensors(path, tensors, {{"k", "v"}});
+  const std::string bytes = read_bytes(path);
+  const SafetensorsFile from_disk = load_safetensors(path);
+  const SafetensorsFile in_memory = parse_safetensors(bytes, "in memory");
+  EXPECT_EQ(in_memory.metadata, from_disk.metadata);
+  ASSERT_EQ(in_memory.tensors.size(), 2u);
+  EXPECT_EQ(values_of<float>(in_memory.tensors.at("w")), values_of<float>(from_disk.tensors.at("w")));
+  EXPECT_EQ(in_memory.tensors.at("w").shape(), (Shape{3, 1}));
+  EXPECT_EQ(values_of<std::int64_t>(in_memory.tensors.at("i")), (std::vector<std::int64_t>{7, -8}));
+  const SafetensorsHeader header = parse_safetensors_header(bytes, "in memory");
+  EXPECT_EQ(header.header_bytes, read_safetensors_header(path).header_bytes);
+  EXPECT_EQ(header.data_bytes, 3u * 4 + 2u * 8);
+  // The name given is the one errors use.
+  expect_error([&] { parse_safetensors(bytes.substr(0, bytes.size() - 1), "download.bin"); },
+               {"safetensors: download.bin: ", "run past the end of the data section"});
 }
 
 TEST(Safetensors, RoundTripsScalarsAndEmptyTensors) {

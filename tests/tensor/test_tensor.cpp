@@ -54,6 +54,18 @@ TEST(TensorCore, FromVectorAtItemToVector) {
   expect_values(Tensor::ones({2, 1}), {1, 1});
 }
 
+// Empty vectors make empty tensors; their data() may be null, which memcpy must not be given
+// even for zero bytes (UBSan reported it through the CSV reader, fuzz/csv.cpp).
+TEST(TensorCore, FromEmptyVectors) {
+  const Tensor f = Tensor::from_vector(std::vector<float>{}, {3, 0});
+  EXPECT_EQ(f.shape(), (Shape{3, 0}));
+  EXPECT_EQ(f.numel(), 0);
+  EXPECT_TRUE(f.to_float_vector().empty());
+  const Tensor i = Tensor::from_indices(std::vector<std::int64_t>{}, {0});
+  EXPECT_EQ(i.shape(), (Shape{0}));
+  EXPECT_TRUE(i.to_index_vector().empty());
+}
+
 TEST(TensorCore, AsStridedViewsReadTheRightElements) {
   Tensor base = Tensor::arange(12, DType::Float64);  // 0..11
   // Transpose of the row-major [3, 4]: element (i, j) is base[j * 4 + i].

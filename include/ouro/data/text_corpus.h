@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace ouro {
@@ -24,6 +25,8 @@ struct FortuneReadOptions {
 // trailing '\r' is tolerated); empty entries are dropped; a file without any "%" line is one
 // entry. A missing or unreadable file is an error naming the path.
 std::vector<std::string> read_fortune_file(const std::string& path, FortuneReadOptions options = {});
+// The same split of text already in memory.
+std::vector<std::string> parse_fortune_text(std::string_view text, FortuneReadOptions options = {});
 
 // Where Debian installs the fortune files.
 inline constexpr const char* kFortuneDirectory = "/usr/share/games/fortunes";

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ouro/tensor/tensor.h"
@@ -53,5 +54,10 @@ struct SafetensorsHeader {
 // strings; no name appears twice; and the ranges tile the data section exactly (no overlap,
 // no gap, nothing past its end, nothing after the last tensor).
 SafetensorsHeader read_safetensors_header(const std::string& path);
+
+// The same two readers over a whole file's bytes already in memory (a download, an archive
+// member, a fuzzer's input); `source` names it in errors. Nothing outside `bytes` is read.
+SafetensorsHeader parse_safetensors_header(std::string_view bytes, const std::string& source);
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& source);
 
 }  // namespace ouro
