@@ -494,17 +494,21 @@ void reject_what_toml_cannot_read(std::string_view text, const std::string& sour
         if (!ascii && !value_string) fail(i, "in a multi-line string that is not a value");
         if (c == '\\' && state == State::MultiBasic && i + 1 < text.size()) {
           std::size_t next = i + 1;
-          if (static_cast<unsigned char>(text[next]) >= 0x80)
+          if (static_cast<unsigned char>(text[next]) >= 0x80) {
+            ++column;
             fail(next, "after a backslash (TOML escapes are ASCII letters)");
+          }
           if (text[next] == ' ' || text[next] == '\t' || text[next] == '\r' || text[next] == '\n') {
             while (next < text.size() && (text[next] == ' ' || text[next] == '\t' || text[next] == '\r' || text[next] == '\n')) {
               if (text[next] == '\n') ++line, column = 0;
               else ++column;
               ++next;
             }
-            if (next < text.size() && static_cast<unsigned char>(text[next]) >= 0x80)
+            if (next < text.size() && static_cast<unsigned char>(text[next]) >= 0x80) {
+              ++column;
               fail(next, "first after a line-ending backslash, which the TOML library of this build misreads "
                          "(start the line with an ASCII character or drop the backslash)");
+            }
             i = next - 1;
           } else {
             ++i, ++column;  // the escaped character

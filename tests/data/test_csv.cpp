@@ -101,7 +101,7 @@ TEST(Csv, ParsesTextInMemoryLikeAFile) {
   EXPECT_EQ(in_memory.targets.to_index_vector(), from_file.targets.to_index_vector());
   EXPECT_EQ(parse_numeric_csv(text, "in memory", 1).rows, read_numeric_csv(path, 1).rows);
   // Errors name the source given in place of a file.
-  expect_error([&] { parse_csv("1,2\n3,x\n", "upload.csv"); }, {"upload.csv:2:2", "expected a number", "'x'"});
+  expect_error([&] { parse_csv("1,2,0\nx,4,1\n", "upload.csv"); }, {"upload.csv:2:1", "expected a number", "'x'"});
   expect_error([&] { parse_csv("1\n", "upload.csv", {.delimiter = '"'}); }, {"upload.csv", "delimiter"});
 }
 

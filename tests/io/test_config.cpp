@@ -174,10 +174,12 @@ TEST(Config, NonAsciiOutsideStringValuesIsASyntaxErrorBeforeTomlSeesIt) {
   expect_contains(error_of("[data]\npath = \"\"\"a\\\n  \xc2\xa7\"\"\"\n"), {"test.toml:3:3", "line-ending backslash"});
   // Non-ASCII where TOML allows it still reads: string values of every kind, and comments.
   const std::string cafe = "caf\xc3\xa9/\xe2\x9d\xa4\xef\xb8\x8f/\xe5\xba\x8a";
-  for (const std::string& value :
-       {"\"" + cafe + "\"", "'" + cafe + "'", "\"\"\"" + cafe + "\"\"\"", " + cafe + "}) {
-    const Config c = parse_config("# \xc2\xa7 comment \xef\xb8\x8f\n[model] # \xc3\xa9\ntype = \"char_lstm\"\n[data]\npath = " + value +
-                                      "\n[train]\nrun_dir = \"r\"\n",
+  const std::string three_apostrophes(3, '\'');
+  const std::vector<std::string> values = {"\"" + cafe + "\"", "'" + cafe + "'", "\"\"\"" + cafe + "\"\"\"",
+                                           three_apostrophes + cafe + three_apostrophes};
+  for (const std::string& value : values) {
+    const Config c = parse_config("# \xc2\xa7 comment \xef\xb8\x8f\n[model] # \xc3\xa9\ntype = \"char_lstm\"\n"
+                                  "[data]\npath = " + value + "\n[train]\nrun_dir = \"r\"\n",
                                   "test.toml");
     EXPECT_EQ(c.data.path, cafe) << value;
   }
