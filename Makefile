@@ -32,7 +32,9 @@ ASAN_BUILD_DIR ?= build-asan
 ASAN_CMAKE_FLAGS = -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_COMPILER=clang++ -DOURO_SANITIZE=ON -DOURO_BUILD_BENCH=OFF
 # detect_leaks=1 is the default on x86-64 Linux; spelled out because the leak check is part of
 # what this target proves (LeakSanitizer cannot run under ptrace: not inside gdb or strace).
-ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+# allocator_may_return_null=1: an impossible allocation returns null as glibc's would (tests
+# check that it becomes an ouro::Error) instead of ASan aborting the process.
+ASAN_ENV = ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
            UBSAN_OPTIONS=print_stacktrace=1
 test-asan: setup
 	cmake -S . -B $(ASAN_BUILD_DIR) $(ASAN_CMAKE_FLAGS)
