@@ -70,6 +70,12 @@ std::shared_ptr<CharLM> CharLM::from_config_json(const std::string& text) {
   }
 }
 
+StateDict CharLM::carried_tensors() const { return carried_state_tensors(carried_); }
+
+void CharLM::load_carried_tensors(const StateDict& carried) {
+  carried_ = carried_state_from_tensors(carried, "CharLM");
+}
+
 RecurrentOutput CharLM::forward_with_state(const Tensor& ids, const RecurrentState& initial) {
   OURO_CHECK(ids.defined() && ids.dtype() == DType::Int64 && ids.dim() == 2,
              "CharLM: expected int64 character ids [batch, steps], got ",

@@ -57,6 +57,30 @@ Tensor reverse_sequences(const Tensor& x, const Tensor& lengths) {
 
 // ---------------------------------------------------------------- SequenceLayer
 
+StateDict carried_state_tensors(const RecurrentState& state) {
+  StateDict carried;
+  if (state.h.defined()) carried["h"] = state.h;
+  if (state.c.defined()) carried["c"] = state.c;
+  return carried;
+}
+
+RecurrentState carried_state_from_tensors(const StateDict& carried, const std::string& who) {
+  RecurrentState state;
+  for (const auto& [key, tensor] : carried) {
+    OURO_CHECK(key == "h" || key == "c", who, ": unexpected carried tensor \"", key, "\" (expected \"h\" or \"c\")");
+    OURO_CHECK(tensor.dim() == 3, who, ": carried tensor \"", key, "\" must be [num_layers, batch, hidden], got ",
+               tensor.dim(), " dimensions");
+    (key == "h" ? state.h : state.c) = tensor;
+  }
+  return state;
+}
+
+StateDict SequenceLayer::carried_tensors() const { return carried_state_tensors(carried_); }
+
+void SequenceLayer::load_carried_tensors(const StateDict& carried) {
+  carried_ = carried_state_from_tensors(carried, type_name());
+}
+
 Tensor SequenceLayer::forward(const Tensor& x) { return forward(x, RecurrentState{}).output; }
 
 RecurrentOutput SequenceLayer::forward(const Tensor& x, const RecurrentState& initial, const Tensor& lengths,

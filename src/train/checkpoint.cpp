@@ -16,6 +16,18 @@ constexpr const char* kFormat = "ouro.training_checkpoint";
 const char* const kReservedKeys[] = {"format", "format_version", "ouro_version", "model_config", "optimizer",
                                      "scheduler", "progress", "rng"};
 
+// The model itself (path "") and every module below it, by dotted path.
+template <typename M>  // Module or const Module
+std::vector<std::pair<std::string, M*>> modules_with_paths(M& model) {
+  std::vector<std::pair<std::string, M*>> all{{"", &model}};
+  for (const auto& [path, module] : model.named_modules()) all.emplace_back(path, module.get());
+  return all;
+}
+
+std::string carried_tensor_name(const std::string& module_path, const std::string& key) {
+  return module_path.empty() ? "carried." + key : "carried." + module_path + "." + key;
+}
+
 TrainingProgress progress_from_json(const std::string& text) {
   const json progress = json::parse(text);
   TrainingProgress p;
@@ -93,6 +105,12 @@ TrainingProgress read_checkpoint_progress(const std::string& path) {
 void save_checkpoint(const std::string& path, const Module& model, const CheckpointParts& parts) {
   std::map<std::string, Tensor> tensors;
   for (const auto& [name, tensor] : model.state_dict()) tensors["model." + name] = tensor;
+  for (const auto& [path, module] : modules_with_paths(model))
+    for (const auto& [key, tensor] : module->carried_tensors()) {
+      OURO_CHECK(key.find('.') == std::string::npos, "save_checkpoint '", path, "': carried tensor key \"", key,
+                 "\" of ", module->type_name(), " contains a dot");
+      tensors[carried_tensor_name(path, key)] = tensor;
+    }
   std::map<std::string, std::string> metadata;
   metadata["format"] = kFormat;
   metadata["format_version"] = std::to_string(kCheckpointFormatVersion);
@@ -150,10 +168,22 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, const Che
     // ---- check everything ----
     StateDict model_state;
     std::map<std::string, Tensor> optimizer_tensors;
+    // carried.<module path>.<key>, grouped by module path ("" is the model itself).
+    std::map<std::string, StateDict> carried;
+    std::map<std::string, const Module*> module_at;
+    for (const auto& [module_path, module] : modules_with_paths(model)) module_at[module_path] = module;
     for (auto& [name, tensor] : file.tensors) {
       if (name.rfind("model.", 0) == 0) model_state[name.substr(6)] = tensor;
       else if (name.rfind("optimizer.", 0) == 0) optimizer_tensors[name.substr(10)] = tensor;
-      else throw Error("unexpected tensor \"" + name + "\" (neither model.* nor optimizer.*)");
+      else if (name.rfind("carried.", 0) == 0) {
+        const std::string rest = name.substr(8);
+        const std::size_t dot = rest.rfind('.');
+        const std::string module_path = dot == std::string::npos ? "" : rest.substr(0, dot);
+        OURO_CHECK(module_at.count(module_path), "unexpected tensor \"", name, "\": this ", model.type_name(),
+                   " has no module \"", module_path, "\" to carry it");
+        carried[module_path][dot == std::string::npos ? rest : rest.substr(dot + 1)] = tensor;
+      } else
+        throw Error("unexpected tensor \"" + name + "\" (neither model.*, optimizer.* nor carried.*)");
     }
     const StateDict own = model.state_dict();
     std::vector<std::string> missing, unexpected, mismatched;
@@ -207,6 +237,10 @@ CheckpointInfo load_checkpoint(const std::string& path, Module& model, const Che
     if (targets.optimizer) targets.optimizer->load_state(optimizer_tensors, optimizer_scalars);
     if (targets.scheduler) targets.scheduler->load_state(scheduler_state);
     model.load_state_dict(model_state, /*strict=*/true);
+    // Every module's carry is set, an empty one included: what the checkpoint did not carry
+    // starts from zeros, as it did when the checkpoint was written.
+    for (const auto& [module_path, module] : modules_with_paths(model))
+      module->load_carried_tensors(carried[module_path]);
     for (const auto& [name, state] : generators) {
       if (name == "default") default_generator().set_state(state);
       else targets.generators.at(name)->set_state(state);

@@ -45,6 +45,9 @@ class CharLM : public Module {
   // state too: [num_layers, B, H] each, as torch.nn.LSTM.
   RecurrentOutput forward_with_state(const Tensor& ids, const RecurrentState& initial);
   void reset_state() { carried_ = RecurrentState{}; }
+  // The stateful carry as {"h", "c"} (each present when defined), for training checkpoints.
+  StateDict carried_tensors() const override;
+  void load_carried_tensors(const StateDict& carried) override;
 
   const CharVocab& vocab() const { return vocab_; }
   const CharLMOptions& options() const { return options_; }

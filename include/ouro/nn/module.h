@@ -49,6 +49,13 @@ class Module : public std::enable_shared_from_this<Module> {
   // Copies values into the existing tensors (handles held elsewhere stay valid). Strict: any
   // missing, unexpected or mis-shaped tensor is an error listing all of them.
   void load_state_dict(const StateDict& state, bool strict = true);
+  // What this module alone (not its children) carries from one training forward into the next
+  // and is neither a parameter nor a buffer: a stateful recurrent layer's last state. Training
+  // checkpoints save it ("carried.<module path>.<key>"; keys without dots) so that a run resumed
+  // mid-epoch continues exactly; model exports leave it out. Loading an empty map means
+  // "nothing carried" (the next forward starts from zeros).
+  virtual StateDict carried_tensors() const { return {}; }
+  virtual void load_carried_tensors(const StateDict& carried) { (void)carried; }
 
   // ---- fine-tuning ----
   // Marks parameters whose name matches the glob ('*' any run of characters, '?' one) as not

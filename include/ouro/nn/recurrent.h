@@ -43,6 +43,11 @@ Tensor lengths_from_mask(const Tensor& mask);
 // An undefined `lengths` reverses the whole time axis.
 Tensor reverse_sequences(const Tensor& x, const Tensor& lengths);
 
+// A carried state as a module's carried tensors ({"h", "c"}, each present when defined), and
+// back; `who` names the module in the error for any other key.
+StateDict carried_state_tensors(const RecurrentState& state);
+RecurrentState carried_state_from_tensors(const StateDict& carried, const std::string& who);
+
 // Anything that maps a sequence to a sequence with a carried state. Subclasses implement
 // run(); this base turns batch-major input, masks, return_sequences and stateful mode into it.
 class SequenceLayer : public Module {
@@ -58,6 +63,9 @@ class SequenceLayer : public Module {
   // Forgets the carried state (stateful mode): the next call starts from zeros.
   void reset_states() { carried_ = RecurrentState{}; }
   const RecurrentState& carried_state() const { return carried_; }
+  // The carried state as {"h", "c"} (each present when defined), for training checkpoints.
+  StateDict carried_tensors() const override;
+  void load_carried_tensors(const StateDict& carried) override;
 
   // The raw form the wrappers call: time-major x [T, B, F], lengths int64 [B] (always
   // defined), initial state members undefined for zeros. Ignores batch_first, return_sequences

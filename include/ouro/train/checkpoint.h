@@ -39,7 +39,9 @@ struct CheckpointParts {
 };
 
 // Layout. Tensors: "model.<name>" for every parameter and buffer, "optimizer.<key>" for every
-// optimizer state tensor (Optimizer::state_tensors). __metadata__ (each a JSON string):
+// optimizer state tensor (Optimizer::state_tensors), "carried.<module path>.<key>" for what a
+// module carries between training forwards (Module::carried_tensors; "carried.<key>" for the
+// model itself). __metadata__ (each a JSON string):
 //   "format" = "ouro.training_checkpoint", "format_version", "ouro_version",
 //   "model_config" (a tree {"type", "config", "children": {name: ...}} of every module),
 //   "optimizer" (Optimizer::state_scalars as an object), "scheduler" (LrScheduler::state),
