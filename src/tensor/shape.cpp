@@ -20,10 +20,14 @@ std::int64_t shape_numel(const Shape& shape) {
 
 Strides contiguous_strides(const Shape& shape) {
   Strides strides(shape.size());
-  std::int64_t stride = 1;
+  // Unsigned, so that a shape whose product does not fit ([0, 2^40, 2^40] holds no element;
+  // [2^40, 2^40] is rejected by shape_numel) wraps instead of overflowing a signed integer,
+  // which is undefined behaviour (UBSan, make test-asan). A shape that has elements passes
+  // shape_numel, so its strides fit.
+  std::uint64_t stride = 1;
   for (std::size_t i = shape.size(); i-- > 0;) {
-    strides[i] = stride;
-    stride *= shape[i] > 0 ? shape[i] : 1;
+    strides[i] = static_cast<std::int64_t>(stride);
+    stride *= static_cast<std::uint64_t>(shape[i] > 0 ? shape[i] : 1);
   }
   return strides;
 }
