@@ -12,8 +12,10 @@
 // Flags (all --key=value): corpus, minutes, steps (cosine decay length; 0 = constant lr),
 // hidden, layers, embedding, window, batch, lr, dropout, clip, eval_seconds, val_chars (how
 // much of the validation text the curve scores; 0 = all, as the final figure), time_decay (1:
-// cosine lr decay over the time budget), seed, out
-// (a checkpoint path), sample (characters to generate), temperature, top_k.
+// cosine lr decay over the time budget), max_steps (stop after this many steps whatever the
+// time left; 0 = the time budget alone, `make test-asan` runs a fixed number of steps because
+// the sanitizers make every step ~50x slower), seed, out (a checkpoint path), sample
+// (characters to generate), temperature, top_k.
 #include <chrono>
 #include <cmath>
 #include <algorithm>
@@ -85,7 +87,7 @@ int main(int argc, char** argv) {
       {"embedding", "32"},    {"window", "64"},    {"batch", "32"},       {"lr", "0.003"},     {"dropout", "0"},
       {"clip", "1"},          {"eval_seconds", "5"}, {"seed", "1"},        {"out", ""},         {"sample", "300"},
       {"temperature", "0.8"}, {"top_k", "20"},
-      {"val_chars", "20000"}, {"time_decay", "0"}};
+      {"val_chars", "20000"}, {"time_decay", "0"}, {"max_steps", "0"}};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto eq = arg.find('=');
@@ -129,8 +131,9 @@ int main(int argc, char** argv) {
   auto timed = std::make_shared<TimedValidation>(*model, curve_ids, num("minutes") * 60, num("eval_seconds"),
                                                   integer("time_decay") ? num("lr") : 0.0);
   fit.callbacks.push_back(timed);
+  if (integer("max_steps") > 0) fit.max_steps = integer("max_steps");
   if (integer("steps") > 0) {
-    fit.max_steps = integer("steps");
+    fit.max_steps = integer("max_steps") > 0 ? std::min(integer("max_steps"), integer("steps")) : integer("steps");
     fit.callbacks.push_back(std::make_shared<LearningRateScheduler>(
         [&](Optimizer& opt) {
           return std::make_shared<WarmupCosineSchedule>(

@@ -183,6 +183,11 @@ BpeTokenizer BpeTokenizer::parse(std::string_view encoder_json, std::string_view
                "' must be an integer in [0, 16777216), got ", id.dump());
     max_id = std::max(max_id, id.get<std::int64_t>());
   }
+  // Checked before the tables are sized by max_id: n symbols with distinct ids and no gaps
+  // use exactly 0..n-1, so a larger id is an error, not a reason to allocate for it.
+  OURO_CHECK(max_id < static_cast<std::int64_t>(encoder.size()), "BPE tokenizer: '", encoder_json_path,
+             "': ids must be 0..", static_cast<std::int64_t>(encoder.size()) - 1, " (one per symbol, without gaps) for its ",
+             encoder.size(), " symbols; got id ", max_id);
   std::vector<std::string> symbols(static_cast<std::size_t>(max_id + 1));
   std::vector<bool> taken(static_cast<std::size_t>(max_id + 1), false);
   for (const auto& [symbol, id_json] : encoder.items()) {
@@ -192,9 +197,6 @@ BpeTokenizer BpeTokenizer::parse(std::string_view encoder_json, std::string_view
     taken[static_cast<std::size_t>(id)] = true;
     symbols[static_cast<std::size_t>(id)] = symbol;
   }
-  for (std::size_t id = 0; id < taken.size(); ++id)
-    OURO_CHECK(taken[id], "BPE tokenizer: '", encoder_json_path, "': ids must be 0..", max_id,
-               " without gaps; id ", id, " is missing");
 
   // vocab.bpe: a "#version" line, then one "first second" merge per line, best first.
   std::istringstream lines{std::string(merges_text)};

@@ -107,7 +107,13 @@ TEST(BpeTokenizer, ErrorsNameTheFileAndTheProblem) {
   write(enc, "{not json");
   expect_error([&] { BpeTokenizer::load(enc, merges); }, {"encoder.json", "not valid JSON"});
   write(enc, "{\"a\": 0, \"b\": 2}");
-  expect_error([&] { BpeTokenizer::load(enc, merges); }, {"id 1 is missing"});
+  expect_error([&] { BpeTokenizer::load(enc, merges); }, {"ids must be 0..1", "got id 2"});
+  write(enc, "{\"a\": 0, \"b\": 0}");
+  expect_error([&] { BpeTokenizer::load(enc, merges); }, {"id 0 is given to more than one symbol"});
+  // A large id in a tiny file is rejected before anything is sized by it (the fuzzer's
+  // 20-byte {"a":16777215} used to allocate half a gigabyte first).
+  write(enc, "{\"a\":16777215}");
+  expect_error([&] { BpeTokenizer::load(enc, merges); }, {"ids must be 0..0", "got id 16777215"});
   write(enc, "{\"a\": 0}");
   expect_error([&] { BpeTokenizer::load(enc, merges); }, {"lacks the symbol for byte"});
   expect_error([&] { BpeTokenizer::load((dir / "absent.json").string(), merges); }, {"cannot open", "absent.json"});

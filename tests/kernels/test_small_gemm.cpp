@@ -12,6 +12,8 @@
 
 #include "ouro/kernels/cpu/gemm.h"
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/sanitizer_footprint.h"
+#include "sanitized_build.h"
 
 namespace ouro::testing {
 namespace {
@@ -233,6 +235,31 @@ TEST(SmallGemm, GemmDispatchMatchesCblasAcrossTheThreshold) {
   EXPECT_GT(small, 0);
   EXPECT_GT(large, 0);
 }
+
+// The micro-kernel is compiled without ASan's per-access checks and checks its footprint once
+// per call instead (kernels/cpu/sanitizer_footprint.h): an out-of-bounds C must still be caught.
+// (Built only under ASan: without it there is no report to expect.)
+#if OURO_TEST_UNDER_ASAN
+TEST(SmallGemm, SanitizerStillSeesAnOverflowInTheUninstrumentedMicroKernel) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  const std::vector<float> a(3 * 4, 1.0f), b(4 * 5, 1.0f);
+  // A 3 x 5 result with row stride 5 needs 15 floats; this C has 14.
+  EXPECT_DEATH(
+      {
+        std::vector<float> c(14);
+        ouro::kernels::small_gemm(false, false, 3, 5, 4, 1.0f, a.data(), 4, b.data(), 5, 0.0f, c.data(), 5);
+      },
+      "heap-buffer-overflow");
+  EXPECT_DEATH(
+      {
+        std::vector<char> bytes(10);
+        ouro::kernels::check_footprint(bytes.data() + 4, 7);
+      },
+      "heap-buffer-overflow");
+  std::vector<char> bytes(10);
+  ouro::kernels::check_footprint(bytes.data() + 4, 6);  // exactly in bounds: no report
+}
+#endif
 
 }  // namespace
 }  // namespace ouro::testing

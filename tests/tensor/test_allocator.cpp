@@ -3,14 +3,8 @@
 
 #include "gradcheck.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define OURO_TEST_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define OURO_TEST_ASAN 1
-#endif
-#endif
-#ifdef OURO_TEST_ASAN
+#include "sanitized_build.h"
+#if OURO_TEST_UNDER_ASAN
 #include <sanitizer/asan_interface.h>
 #endif
 
@@ -19,7 +13,7 @@ namespace {
 
 // Whether AddressSanitizer would report an access to `ptr` (always false without it).
 bool poisoned(const void* ptr) {
-#ifdef OURO_TEST_ASAN
+#if OURO_TEST_UNDER_ASAN
   return __asan_address_is_poisoned(ptr) != 0;
 #else
   (void)ptr;
@@ -27,7 +21,7 @@ bool poisoned(const void* ptr) {
 #endif
 }
 constexpr bool kAsan =
-#ifdef OURO_TEST_ASAN
+#if OURO_TEST_UNDER_ASAN
     true;
 #else
     false;

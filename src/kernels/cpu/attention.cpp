@@ -9,6 +9,7 @@
 
 #include "ouro/kernels/cpu/parallel.h"
 #include "ouro/kernels/cpu/register_tile.h"
+#include "ouro/kernels/cpu/sanitizer_footprint.h"
 #include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
@@ -59,11 +60,20 @@ template <typename T, bool Accumulate>
   }
 }
 
-// C (+)= A B for an m x n result, tile by tile (A and B as in `tile`).
+// C (+)= A B for an m x n result, tile by tile (A and B as in `tile`). Under ASan its
+// footprint is checked once per call instead of at each access (sanitizer_footprint.h): the
+// span of each of A's m rows, B's kc rows up to the NR-padded width the tiles read, and C's
+// m x n block.
 template <typename T, bool Accumulate>
-void block_product(std::int64_t m, std::int64_t n, std::int64_t kc, const T* a, std::int64_t a_row,
-                   std::int64_t a_col, const T* b, std::int64_t ldb, T* c, std::int64_t ldc) {
+OURO_FOOTPRINT_CHECKED void block_product(std::int64_t m, std::int64_t n, std::int64_t kc, const T* a,
+                                          std::int64_t a_row, std::int64_t a_col, const T* b, std::int64_t ldb, T* c,
+                                          std::int64_t ldc) {
   constexpr int MR = Tiles<T>::mr, NR = Tiles<T>::nr;
+  if (kc > 0) {
+    for (std::int64_t i = 0; i < m; ++i) check_footprint(a + i * a_row, static_cast<std::size_t>((kc - 1) * a_col + 1) * sizeof(T));
+    check_footprint(b, static_cast<std::size_t>((kc - 1) * ldb + (n + NR - 1) / NR * NR) * sizeof(T));
+  }
+  for (std::int64_t i = 0; i < m; ++i) check_footprint(c + i * ldc, static_cast<std::size_t>(n) * sizeof(T));
   for (std::int64_t i = 0; i < m; i += MR)
     for (std::int64_t j = 0; j < n; j += NR)
       tile<T, Accumulate>(kc, a + i * a_row, a_row, a_col, std::min<std::int64_t>(MR, m - i), b + j, ldb,

@@ -12,6 +12,7 @@
 #include "ouro/kernels/cpu/gemm.h"
 #include "ouro/kernels/cpu/parallel.h"
 #include "ouro/kernels/cpu/register_tile.h"
+#include "ouro/kernels/cpu/sanitizer_footprint.h"
 #include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
@@ -121,10 +122,13 @@ void run_phases(int threads, std::int64_t phases, std::int64_t items, Body&& bod
 }
 
 // out[MR][NR] = A[MR rows, k] @ panel[k][NR], A read in place (row stride lda), the sum over k
-// taken in order.
+// taken in order. Under ASan its footprint is checked once per call (sanitizer_footprint.h).
 template <typename T, std::int64_t MR, std::int64_t NR>
-[[gnu::always_inline]] inline void tile_product(std::int64_t k, const T* __restrict a, std::int64_t lda,
+OURO_FOOTPRINT_CHECKED_INLINE void tile_product(std::int64_t k, const T* __restrict a, std::int64_t lda,
                                                 const T* __restrict panel, T* __restrict out) {
+  for (std::int64_t i = 0; i < MR; ++i) check_footprint(a + i * lda, static_cast<std::size_t>(k) * sizeof(T));
+  check_footprint(panel, static_cast<std::size_t>(k * NR) * sizeof(T));
+  check_footprint(out, static_cast<std::size_t>(MR * NR) * sizeof(T));
   T acc[MR][NR];
   for (std::int64_t i = 0; i < MR; ++i)
 #pragma omp simd

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "ouro/kernels/cpu/register_tile.h"
+#include "ouro/kernels/cpu/sanitizer_footprint.h"
 
 namespace ouro::kernels {
 namespace {
@@ -99,9 +100,15 @@ void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::
 
 // C[0:rows, 0:cols] = alpha * (packed A panel @ packed B panel) + beta * C, the tile's sums
 // taken over p in order. beta == 0 writes without reading C (BLAS: old NaNs do not survive).
+// Under ASan its footprint (both panels, the rows of the C tile) is checked once per call
+// rather than at each access (kernels/cpu/sanitizer_footprint.h).
 template <typename T, int MR, int NR>
-void micro_kernel(std::int64_t kc, const T* __restrict ap, const T* __restrict bp, T alpha, T beta,
-                  T* __restrict c, std::int64_t ldc, std::int64_t rows, std::int64_t cols) {
+OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap, const T* __restrict bp, T alpha,
+                                             T beta, T* __restrict c, std::int64_t ldc, std::int64_t rows,
+                                             std::int64_t cols) {
+  check_footprint(ap, static_cast<std::size_t>(kc * MR) * sizeof(T));
+  check_footprint(bp, static_cast<std::size_t>(kc * NR) * sizeof(T));
+  for (std::int64_t i = 0; i < rows; ++i) check_footprint(c + i * ldc, static_cast<std::size_t>(cols) * sizeof(T));
   T acc[MR][NR];
   for (int i = 0; i < MR; ++i)
 #pragma omp simd

@@ -23,9 +23,11 @@ struct Tiles<double> {
 
 // Explicit FMAs where the target has them: the build is ISO C++, so GCC never contracts
 // a * b + c on its own, and the fused form is both faster and rounded once. Either way the
-// result depends only on the shape, not on scheduling.
+// result depends only on the shape, not on scheduling. Always inlined: the GEMM micro-kernel
+// is built without sanitizer instrumentation (sanitizer_footprint.h), and clang inlines an
+// instrumented function into it only when told to.
 template <typename T>
-inline T multiply_add(T a, T b, T c) {
+[[gnu::always_inline]] inline T multiply_add(T a, T b, T c) {
 #ifdef __FMA__
   return std::fma(a, b, c);
 #else
