@@ -572,6 +572,12 @@ std::vector<std::string> split_config_list(const std::string& text) {
   return out;
 }
 
+std::string config_value(const Config& config, const std::string& dotted_key) {
+  const KeySpec* spec = find_key(dotted_key);
+  OURO_CHECK(spec != nullptr, "config_value: unknown key '", dotted_key, "'");
+  return describe_value(spec->get(config));
+}
+
 std::vector<std::string> config_keys() {
   std::vector<std::string> out;
   for (const KeySpec& s : schema()) out.push_back(s.dotted());
@@ -590,7 +596,7 @@ Config parse_config(std::string_view toml_text, const std::string& source, const
   }
 
   Config config;
-  std::set<std::string> given;  // keys written in the file or overridden
+  std::set<std::string>& given = config.given;  // keys written in the file or overridden
   std::map<std::string, std::string> given_where;
 
   for (const auto& [section_key, section_node] : root) {

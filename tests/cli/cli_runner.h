@@ -1,9 +1,12 @@
 // Runs the built `ouro` binary (OURO_CLI_PATH, set by CMake) in a scratch directory and
-// captures its exit code, stdout and stderr.
+// captures its exit code, stdout and stderr; and the checks every CLI test makes of what it
+// printed.
 #pragma once
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -56,5 +59,30 @@ class CliSandbox {
  private:
   std::string dir_;
 };
+
+// The fine-tuning tests' two small corpora in fortune format: base.txt (a pangram) to
+// pretrain on and topic.txt (a nursery rhyme) to adapt to, 40 entries each.
+inline void write_base_and_topic_corpora(const CliSandbox& box) {
+  std::string base, topic;
+  for (int i = 0; i < 40; ++i) base += "The quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + ".\n%\n";
+  for (int i = 0; i < 40; ++i) topic += "Row, row, row your boat, gently down the stream " + std::to_string(i % 5) + ".\n%\n";
+  box.write("base.txt", base);
+  box.write("topic.txt", topic);
+}
+
+// Expects `part` somewhere in `text`, and shows the whole text when it is missing.
+inline void expect_contains(const std::string& text, const std::string& part) {
+  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
+}
+
+// The number printed after "key: " at the start of a line of `out` (the eval and finetune
+// reports' format); NaN, and a test failure, when no line starts so.
+inline double printed(const std::string& out, const std::string& key) {
+  const std::string label = key + ": ";
+  std::size_t at = out.rfind(label, 0) == 0 ? 0 : out.find("\n" + label);
+  if (at != 0 && at != std::string::npos) ++at;
+  EXPECT_NE(at, std::string::npos) << "no line starts with '" << label << "' in:\n" << out;
+  return at == std::string::npos ? NAN : std::strtod(out.c_str() + at + label.size(), nullptr);
+}
 
 }  // namespace ouro::testing

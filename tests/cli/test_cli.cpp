@@ -21,10 +21,6 @@
 namespace ouro::testing {
 namespace {
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
 // A two-epoch MLP on iris (120 training rows, 16 per batch): 16 steps in well under a second.
 std::string iris_config(const std::string& run_dir) {
   return "[model]\ntype = \"mlp\"\nhidden_size = 8\ndropout = 0.1\n"

@@ -17,10 +17,6 @@
 namespace ouro::testing {
 namespace {
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
 // A two-step gpt (byte tokenizer, context 16) and char_lstm on a small corpus: enough for
 // every generate check, in well under a second each.
 void train_text_models(const CliSandbox& box) {

@@ -23,10 +23,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
 // Every record of a metrics log without its throughput (timing); each line must be whole JSON.
 std::vector<std::string> records(const std::string& log) {
   std::vector<std::string> out;

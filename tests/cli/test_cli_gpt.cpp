@@ -15,10 +15,6 @@
 namespace ouro::testing {
 namespace {
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
 std::string corpus_text() {
   std::string corpus;
   for (int i = 0; i < 40; ++i)
@@ -45,12 +41,6 @@ std::vector<nlohmann::json> records(const std::string& log, const std::string& k
     out.push_back(j);
   }
   return out;
-}
-
-double printed(const std::string& out, const std::string& key) {
-  const auto at = out.find(key + ": ");
-  EXPECT_NE(at, std::string::npos) << key << " not in:\n" << out;
-  return at == std::string::npos ? 0 : std::stod(out.substr(at + key.size() + 2));
 }
 
 TEST(CliGpt, TrainsValidatesEvaluatesAndGenerates) {

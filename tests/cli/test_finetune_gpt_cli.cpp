@@ -17,25 +17,10 @@
 namespace ouro::testing {
 namespace {
 
-void expect_contains(const std::string& text, const std::string& part) {
-  EXPECT_NE(text.find(part), std::string::npos) << "'" << part << "' not in:\n" << text;
-}
-
-// The number printed after "key: " on its own line.
-double printed(const std::string& out, const std::string& key) {
-  const auto at = out.find("\n" + key + ": ");
-  EXPECT_NE(at, std::string::npos) << key << " not in:\n" << out;
-  return at == std::string::npos ? NAN : std::strtod(out.c_str() + at + key.size() + 3, nullptr);
-}
-
 class FinetuneGptCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    std::string base, topic;
-    for (int i = 0; i < 40; ++i) base += "The quick brown fox jumps over the lazy dog " + std::to_string(i % 7) + ".\n%\n";
-    for (int i = 0; i < 40; ++i) topic += "Row, row, row your boat, gently down the stream " + std::to_string(i % 5) + ".\n%\n";
-    box.write("base.txt", base);
-    box.write("topic.txt", topic);
+    write_base_and_topic_corpora(box);
     box.write("base.toml", "[model]\ntype = \"gpt\"\ncontext = 16\nwidth = 16\nheads = 2\nnum_layers = 2\n"
                            "[data]\npath = \"base.txt\"\nvalidation_fraction = 0.1\ntokenizer = \"bpe\"\nvocab_size = 280\n"
                            "[optim]\nname = \"adamw\"\nlr = 0.01\n"

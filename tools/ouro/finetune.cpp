@@ -5,6 +5,7 @@
 
 #include "cli.h"
 #include "ouro/io/config.h"
+#include "task.h"
 #include "training_run.h"
 
 namespace ouro::cli {
@@ -40,6 +41,27 @@ const char* kHelp =
     "\n"
     "exit codes: 0 success, 130 interrupted by Ctrl-C after writing a checkpoint (resumable),\n"
     "            1 runtime failure, 2 usage or config error\n";
+// The model's shape is the base checkpoint's. A [model] key that the config sets to another
+// value (it used to be ignored without a word) is refused, naming both values; the run's
+// config.toml then records the base's shape, with the config's own dropout (which fine-tuning
+// may change).
+void adopt_base_architecture(Config& config, const std::string& config_path) {
+  const std::string checkpoint = resolve_checkpoint(config.finetune.init_from);
+  const Config base = read_checkpoint_config(checkpoint).config;
+  if (base.model.type != config.model.type) return;  // refused with its own message when the run starts
+  for (const std::string& key : config.given) {
+    if (key.rfind("model.", 0) != 0 || key == "model.type" || key == "model.dropout") continue;
+    const std::string mine = config_value(config, key), theirs = config_value(base, key);
+    if (mine != theirs)
+      throw UsageError("config '" + config_path + "': key '" + key + "' = " + mine + ", but the base checkpoint '" +
+                       checkpoint + "' has " + key + " = " + theirs +
+                       "; fine-tuning keeps the base's architecture: remove the key, or start from a base of that shape");
+  }
+  const double dropout = config.model.dropout;
+  config.model = base.model;
+  config.model.dropout = dropout;
+}
+
 }  // namespace
 
 int run_finetune(int argc, char** argv) {
@@ -59,6 +81,7 @@ int run_finetune(int argc, char** argv) {
   namespace fs = std::filesystem;
   if (fs::exists(config.finetune.init_from))
     config.finetune.init_from = fs::absolute(config.finetune.init_from).lexically_normal().string();
+  adopt_base_architecture(config, args.positional[0]);
   return start_new_run(std::move(config));
 }
 

@@ -5,6 +5,7 @@
 // the bad value and what is allowed; an unknown key gets a "did you mean" suggestion.
 #pragma once
 #include <cstdint>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -125,6 +126,10 @@ struct Config {
   ScheduleConfig schedule;
   TrainConfig train;
   FinetuneConfig finetune;
+  // The keys that the parsed text or an override set ("section.key"), as opposed to defaults.
+  // Not written by config_to_toml, which writes every key: a config read back from its
+  // output has all of them here.
+  std::set<std::string> given{};
 };
 
 // A comma-separated config list ("a, b,c") as its items, blanks trimmed, empty items dropped.
@@ -146,6 +151,9 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
 // included, so parse_config(config_to_toml(c), ...) gives c back exactly (floats are written
 // with 17 significant digits).
 std::string config_to_toml(const Config& config);
+
+// The value of a key ("section.key") as the config's error messages show it (strings quoted).
+std::string config_value(const Config& config, const std::string& dotted_key);
 
 // Every key of the schema, "section.key", in schema order.
 std::vector<std::string> config_keys();
