@@ -67,7 +67,7 @@ fuzz-smoke: fuzz-build
 # startrek held out, sample from it, fine-tune it on startrek with LoRA (and in full, for
 # comparison), and report the validation losses before and after on both, with a sample.
 # The program is examples/gpt_finetune_topic.cpp; ctest runs a smaller version of it.
-DEMO_FLAGS ?= --pretrain-steps 1200 --finetune-steps 300 --width 96 --layers 3 --lora-rank 4 --lora-alpha 8
+DEMO_FLAGS ?= --pretrain-steps 1200 --finetune-steps 300 --width 96 --layers 3 --lora-rank 4 --lora-alpha 8 --lora-lr 0.01
 demo: build
 	OURO_NUM_THREADS=$${OURO_NUM_THREADS:-$(shell nproc)} $(BUILD_DIR)/examples/example_gpt_finetune_topic $(DEMO_FLAGS)
 
