@@ -117,8 +117,12 @@ CharVocab CharVocab::from_json(const std::string& text) {
   for (std::size_t i = 0; i < j["code_points"].size(); ++i) {
     const auto& p = j["code_points"][i];
     const auto& n = j["counts"][i];
-    OURO_CHECK(p.is_number_unsigned() && p.get<std::uint64_t>() <= 0x10FFFF,
-               "CharVocab::from_json: code_points[", i, "] must be a code point in [0, 0x10FFFF], got ", p.dump());
+    // Surrogates (U+D800..U+DFFF) are not characters: UTF-8 cannot encode them, so decode()
+    // would write invalid text for such an id.
+    OURO_CHECK(p.is_number_unsigned() && p.get<std::uint64_t>() <= 0x10FFFF &&
+                   (p.get<std::uint64_t>() < 0xD800 || p.get<std::uint64_t>() > 0xDFFF),
+               "CharVocab::from_json: code_points[", i,
+               "] must be a Unicode scalar value (0 to 0x10FFFF, surrogates excluded), got ", p.dump());
     OURO_CHECK(n.is_number_integer() && n.get<std::int64_t>() >= 0, "CharVocab::from_json: counts[", i,
                "] must be a count >= 0, got ", n.dump());
     vocab.chars_.push_back(static_cast<char32_t>(p.get<std::uint64_t>()));

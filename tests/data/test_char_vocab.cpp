@@ -65,6 +65,14 @@ TEST(CharVocab, JsonRoundTripAndErrors) {
                Error);
   EXPECT_THROW(CharVocab::from_json(R"({"type":"bpe"})"), Error);
   EXPECT_THROW(CharVocab::from_json("not json"), Error);
+  // A surrogate is no character (UTF-8 cannot encode it): refused, naming the entry.
+  try {
+    CharVocab::from_json(R"({"type":"char","unknown":0,"code_points":[65533,55357],"counts":[0,1]})");
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("code_points[1]"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("surrogates excluded"), std::string::npos) << e.what();
+  }
 }
 
 }  // namespace
