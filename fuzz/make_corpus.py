@@ -2,6 +2,7 @@
 """Writes the seed corpora of the fuzz targets into fuzz/corpus/<target>/: a few valid inputs
 and near-valid ones (one field wrong) per target, small enough to commit. Deterministic:
 running it again rewrites the same bytes. Usage: python3 fuzz/make_corpus.py"""
+import gzip
 import json
 import os
 import shutil
@@ -165,6 +166,19 @@ def text_corpus_seeds():
     write("text_corpus", "invalid_utf8_escapes", b"\x03" + b"\xff\xc3(\n%\n\x1b[\x1b\x1b[99\n%%\n %\n%\n\xe2\x28\xa1\n")
 
 
+# --- gzip_text: a file's bytes, read as plain text or as gzip data (mtime 0: deterministic).
+def gzip_text_seeds():
+    table = b"x,y\n1,2\n3,4.5\n"
+    packed = gzip.compress(table, mtime=0)
+    write("gzip_text", "plain_csv", table)
+    write("gzip_text", "gzip_csv", packed)
+    write("gzip_text", "gzip_truncated", packed[:-6])
+    write("gzip_text", "gzip_corrupt_crc", packed[:-8] + bytes([packed[-8] ^ 0xFF]) + packed[-7:])
+    write("gzip_text", "gzip_then_garbage", packed + b"not gzip")
+    write("gzip_text", "gzip_twice", packed + gzip.compress(b"5,6\n", mtime=0))
+    write("gzip_text", "magic_only", b"\x1f\x8b")
+
+
 def main():
     shutil.rmtree(OUT, ignore_errors=True)
     safetensors_seeds()
@@ -174,6 +188,7 @@ def main():
     bpe_encode_seeds()
     mnist_seeds()
     text_corpus_seeds()
+    gzip_text_seeds()
 
 
 if __name__ == "__main__":
