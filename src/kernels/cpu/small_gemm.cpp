@@ -57,7 +57,14 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
         for (std::int64_t i = 0; i < rows; ++i) dst[i] = src[i];
         for (std::int64_t i = rows; i < MR; ++i) dst[i] = T(0);
       }
-    } else {  // op(A)(i, p) = A[i, p]: each row is contiguous in p
+    } else if (rows == MR) {  // op(A)(i, p) = A[i, p]: MR rows, each contiguous in p
+      // p outermost: the panel is written in order (MR values per p) while the MR rows are
+      // read as MR sequential streams; row by row, every write would be a stride-MR scatter.
+      const T* src[MR];
+      for (int i = 0; i < MR; ++i) src[i] = a + (ic + i0 + i) * lda + pc;
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < MR; ++i) panel[p * MR + i] = src[i][p];
+    } else {
       for (std::int64_t i = 0; i < rows; ++i) {
         const T* src = a + (ic + i0 + i) * lda + pc;
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = src[p];
@@ -75,7 +82,13 @@ void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::
   for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
     const std::int64_t cols = std::min<std::int64_t>(NR, nc - j0);
     T* panel = out + j0 * kc;
-    if (transpose) {  // op(B)(p, j) = B[j, p]: each column of op(B) is contiguous in p
+    if (transpose && cols == NR) {  // op(B)(p, j) = B[j, p]: NR columns, each contiguous in p
+      // p outermost, as in pack_a: the panel written in order, NR sequential read streams.
+      const T* src[NR];
+      for (int j = 0; j < NR; ++j) src[j] = b + (jc + j0 + j) * ldb + pc;
+      for (std::int64_t p = 0; p < kc; ++p)
+        for (int j = 0; j < NR; ++j) panel[p * NR + j] = src[j][p];
+    } else if (transpose) {
       for (std::int64_t j = 0; j < cols; ++j) {
         const T* src = b + (jc + j0 + j) * ldb + pc;
         for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = src[p];
