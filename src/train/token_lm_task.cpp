@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ouro/autograd/grad_mode.h"
@@ -235,7 +236,21 @@ void TokenLMValidation::on_batch_end(std::int64_t, const Logs&) {
 }
 
 void TokenLMValidation::on_train_end(const Logs&) {
-  if (last_step_ != trainer().global_step()) validate();
+  if (last_step_ != trainer().global_step() && !logged_at(trainer().global_step())) validate();
+}
+
+// Whether the metrics log already holds a validation record for `step`: a finished run
+// resumed with nothing left to train ends at the step it validated before, and scoring it
+// again would only write the same record twice.
+bool TokenLMValidation::logged_at(std::int64_t step) const {
+  if (metrics_path_.empty()) return false;
+  std::ifstream in(metrics_path_);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("kind", "") == "validation" && record.value("step", std::int64_t{-1}) == step)
+      return true;
+  }
+  return false;
 }
 
 void TokenLMValidation::validate() {

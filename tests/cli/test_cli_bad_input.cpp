@@ -240,6 +240,8 @@ TEST(CliBadInput, ResumingAFinishedRunTrainsNoFurtherStep) {
     EXPECT_FALSE(std::filesystem::exists(box.path("gpt/checkpoints/step-00000003.safetensors")));
     const std::string log = box.read("gpt/metrics.jsonl");
     EXPECT_EQ(log.find("\"step\":3"), std::string::npos) << log;
+    // Nor a second validation record of step 2: the log is the finished run's, unchanged.
+    EXPECT_EQ(log, before);
   }
   EXPECT_NE(before.find("\"step\":2"), std::string::npos) << before;
 }
