@@ -1,6 +1,7 @@
 // RunDirectory and RunCheckpoint: file naming, the latest pointer and pruning.
 #include "ouro/train/run_directory.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -114,6 +115,27 @@ void RunDirectory::commit_checkpoint(const std::string& checkpoint, std::int64_t
     fs::remove(path, ec);
     --excess;
   }
+}
+
+void append_metrics_record(const std::string& metrics_path, const std::string& record_json, const std::string& who) {
+  const std::string line = record_json + "\n";
+  const int fd = ::open(metrics_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  OURO_CHECK(fd >= 0, who, ": cannot open '", metrics_path, "': ", std::strerror(errno));
+  const ssize_t written = ::write(fd, line.data(), line.size());
+  const int saved = errno;
+  ::close(fd);
+  OURO_CHECK(written == static_cast<ssize_t>(line.size()), who, ": writing '", metrics_path,
+             "' failed: ", std::strerror(saved));
+}
+
+bool metrics_has_record(const std::string& metrics_path, const std::string& kind, std::int64_t step) {
+  std::ifstream in(metrics_path);
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+    if (record.is_object() && record.value("kind", "") == kind && record.value("step", std::int64_t{-1}) == step)
+      return true;
+  }
+  return false;
 }
 
 std::uint64_t RunDirectory::rewind_metrics(const TrainingProgress& progress) const {

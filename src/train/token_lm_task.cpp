@@ -1,15 +1,9 @@
 #include "ouro/train/token_lm_task.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "ouro/autograd/grad_mode.h"
@@ -18,6 +12,7 @@
 #include "ouro/ops/loss.h"
 #include "ouro/tensor/random.h"
 #include "ouro/train/char_lm_task.h"
+#include "ouro/train/run_directory.h"
 #include "ouro/train/trainer.h"
 
 namespace ouro {
@@ -236,21 +231,11 @@ void TokenLMValidation::on_batch_end(std::int64_t, const Logs&) {
 }
 
 void TokenLMValidation::on_train_end(const Logs&) {
-  if (last_step_ != trainer().global_step() && !logged_at(trainer().global_step())) validate();
-}
-
-// Whether the metrics log already holds a validation record for `step`: a finished run
-// resumed with nothing left to train ends at the step it validated before, and scoring it
-// again would only write the same record twice.
-bool TokenLMValidation::logged_at(std::int64_t step) const {
-  if (metrics_path_.empty()) return false;
-  std::ifstream in(metrics_path_);
-  for (std::string line; std::getline(in, line);) {
-    const nlohmann::json record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (record.is_object() && record.value("kind", "") == "validation" && record.value("step", std::int64_t{-1}) == step)
-      return true;
-  }
-  return false;
+  // A finished run resumed with nothing left to train ends at the step it validated before:
+  // scoring it again would only write the same record twice.
+  if (last_step_ != trainer().global_step() &&
+      (metrics_path_.empty() || !metrics_has_record(metrics_path_, "validation", trainer().global_step())))
+    validate();
 }
 
 void TokenLMValidation::validate() {
@@ -269,14 +254,7 @@ void TokenLMValidation::validate() {
                         {"val_bits_per_byte", last_.bits_per_byte()},
                         {"val_tokens", last_.tokens},
                         {"val_bytes", last_.bytes}};
-  const std::string line = record.dump() + "\n";
-  const int fd = ::open(metrics_path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  OURO_CHECK(fd >= 0, "TokenLMValidation: cannot open '", metrics_path_, "': ", std::strerror(errno));
-  const ssize_t written = ::write(fd, line.data(), line.size());
-  const int saved = errno;
-  ::close(fd);
-  OURO_CHECK(written == static_cast<ssize_t>(line.size()), "TokenLMValidation: writing '", metrics_path_,
-             "' failed: ", std::strerror(saved));
+  append_metrics_record(metrics_path_, record.dump(), "TokenLMValidation");
 }
 
 }  // namespace ouro

@@ -12,6 +12,14 @@
 
 namespace ouro {
 
+// Appends one record (a JSON object's text, without the newline) to a metrics log as a single
+// write with O_APPEND, so that a crash leaves the line whole or absent (rewind_metrics drops a
+// torn one). `who` names the writer in errors.
+void append_metrics_record(const std::string& metrics_path, const std::string& record_json, const std::string& who);
+// Whether the metrics log at `metrics_path` holds a record of `kind` for global step `step`
+// (false when there is no log).
+bool metrics_has_record(const std::string& metrics_path, const std::string& kind, std::int64_t step);
+
 class RunDirectory {
  public:
   // Creates `path` and path/checkpoints when missing; an existing file there, or a directory

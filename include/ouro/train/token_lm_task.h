@@ -138,7 +138,6 @@ class TokenLMValidation : public Callback {
 
  private:
   void validate();
-  bool logged_at(std::int64_t step) const;
   Module& model_;
   std::shared_ptr<const TokenLMData> data_;
   std::int64_t context_, every_;
