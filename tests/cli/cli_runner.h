@@ -85,4 +85,30 @@ inline double printed(const std::string& out, const std::string& key) {
   return at == std::string::npos ? NAN : std::strtod(out.c_str() + at + label.size(), nullptr);
 }
 
+// Merges lora/adapter.safetensors into the run `base` as merged.safetensors (ouro merge must
+// print `merge_message`), then checks that the adapter applied unmerged (--adapter) and the
+// merged checkpoint give the same greedy text of `max_tokens` tokens, text the adapter changed,
+// and the same evaluation on topic.txt: `metric` and the loss, printed with 6 significant
+// digits, so equal up to float32 rounding. Returns the unmerged evaluation's output.
+inline std::string expect_adapter_equals_merged(const CliSandbox& box, const std::string& merge_message,
+                                                int max_tokens, const std::string& metric) {
+  const CliResult merged = box.run("merge base lora/adapter.safetensors --out merged.safetensors");
+  EXPECT_EQ(merged.code, 0) << merged.err;
+  expect_contains(merged.out, merge_message);
+  const std::string gen = "--prompt 'Row, ' --max-tokens " + std::to_string(max_tokens) + " --temperature 0";
+  const CliResult with_adapter = box.run("generate base --adapter lora/adapter.safetensors " + gen);
+  const CliResult from_merged = box.run("generate merged.safetensors " + gen);
+  EXPECT_EQ(with_adapter.code, 0) << with_adapter.err;
+  EXPECT_EQ(from_merged.code, 0) << from_merged.err;
+  EXPECT_EQ(with_adapter.out, from_merged.out);
+  EXPECT_NE(with_adapter.out, box.run("generate base " + gen).out);  // the adapter changed something
+  const CliResult eval_adapter = box.run("eval base --adapter lora/adapter.safetensors --data topic.txt");
+  const CliResult eval_merged = box.run("eval merged.safetensors --data topic.txt");
+  EXPECT_EQ(eval_adapter.code, 0) << eval_adapter.err;
+  EXPECT_EQ(eval_merged.code, 0) << eval_merged.err;
+  EXPECT_NEAR(printed(eval_adapter.out, metric), printed(eval_merged.out, metric), 1e-4);
+  EXPECT_NEAR(printed(eval_adapter.out, "loss"), printed(eval_merged.out, "loss"), 1e-4);
+  return eval_adapter.out;
+}
+
 }  // namespace ouro::testing

@@ -81,22 +81,8 @@ TEST_F(FinetuneCli, FullFreezeAndLoraTrainWhatTheySay) {
   EXPECT_EQ(adapter.metadata.at("format"), "\"ouro.lora_adapter\"");
 
   // Unmerged (--adapter) and merged give the same greedy text and the same loss.
-  const CliResult merged = box.run("merge base lora/adapter.safetensors --out merged.safetensors");
-  ASSERT_EQ(merged.code, 0) << merged.err;
-  expect_contains(merged.out, "merged 1 LoRA layer of lora/adapter.safetensors into merged.safetensors");
-  const std::string gen = "--prompt 'Row, ' --max-tokens 40 --temperature 0";
-  const CliResult with_adapter = box.run("generate base --adapter lora/adapter.safetensors " + gen);
-  const CliResult from_merged = box.run("generate merged.safetensors " + gen);
-  ASSERT_EQ(with_adapter.code, 0) << with_adapter.err;
-  ASSERT_EQ(from_merged.code, 0) << from_merged.err;
-  EXPECT_EQ(with_adapter.out, from_merged.out);
-  EXPECT_NE(with_adapter.out, box.run("generate base " + gen).out);  // the adapter changed something
-  const CliResult eval_adapter = box.run("eval base --adapter lora/adapter.safetensors --data topic.txt");
-  const CliResult eval_merged = box.run("eval merged.safetensors --data topic.txt");
-  ASSERT_EQ(eval_adapter.code, 0) << eval_adapter.err;
-  // Printed with 6 significant digits; the two paths differ by float32 rounding only.
-  EXPECT_NEAR(printed(eval_adapter.out, "bits_per_char"), printed(eval_merged.out, "bits_per_char"), 1e-4);
-  EXPECT_NEAR(printed(eval_adapter.out, "loss"), printed(eval_merged.out, "loss"), 1e-4);
+  expect_adapter_equals_merged(box, "merged 1 LoRA layer of lora/adapter.safetensors into merged.safetensors", 40,
+                               "bits_per_char");
 
   // The same adapter on other base weights is refused, naming the hash.
   const CliResult other = box.run("generate full --adapter lora/adapter.safetensors --max-tokens 5");

@@ -103,24 +103,10 @@ TEST_F(FinetuneGptCli, FullFreezeAndLoraWithTheBaseTokenizer) {
             std::filesystem::file_size(latest_checkpoint("base")));
 
   // Unmerged (--adapter) and merged: the same greedy text and the same loss.
-  const CliResult merged = box.run("merge base lora/adapter.safetensors --out merged.safetensors");
-  ASSERT_EQ(merged.code, 0) << merged.err;
-  expect_contains(merged.out, "merged 8 LoRA layers of lora/adapter.safetensors into merged.safetensors");
-  const std::string gen = "--prompt 'Row, ' --max-tokens 30 --temperature 0";
-  const CliResult with_adapter = box.run("generate base --adapter lora/adapter.safetensors " + gen);
-  const CliResult from_merged = box.run("generate merged.safetensors " + gen);
-  ASSERT_EQ(with_adapter.code, 0) << with_adapter.err;
-  ASSERT_EQ(from_merged.code, 0) << from_merged.err;
-  EXPECT_EQ(with_adapter.out, from_merged.out);
-  EXPECT_NE(with_adapter.out, box.run("generate base " + gen).out);  // the adapter changed something
-  const CliResult eval_adapter = box.run("eval base --adapter lora/adapter.safetensors --data topic.txt");
-  const CliResult eval_merged = box.run("eval merged.safetensors --data topic.txt");
-  ASSERT_EQ(eval_adapter.code, 0) << eval_adapter.err;
-  ASSERT_EQ(eval_merged.code, 0) << eval_merged.err;
-  // Printed with 6 significant digits; the two paths differ by float32 rounding only.
-  EXPECT_NEAR(printed(eval_adapter.out, "bits_per_byte"), printed(eval_merged.out, "bits_per_byte"), 1e-4);
-  EXPECT_NEAR(printed(eval_adapter.out, "loss"), printed(eval_merged.out, "loss"), 1e-4);
-  EXPECT_NEAR(printed(eval_adapter.out, "bits_per_byte"), report("lora", "after"), 0.5);  // all of topic.txt vs its split
+  const std::string eval_adapter =
+      expect_adapter_equals_merged(box, "merged 8 LoRA layers of lora/adapter.safetensors into merged.safetensors", 30,
+                                   "bits_per_byte");
+  EXPECT_NEAR(printed(eval_adapter, "bits_per_byte"), report("lora", "after"), 0.5);  // all of topic.txt vs its split
 
   // A LoRA run of a gpt resumes like any other.
   const CliResult resumed = box.run("resume lora --set train.max_steps=24");

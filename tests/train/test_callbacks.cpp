@@ -129,17 +129,22 @@ TEST(Callbacks, ModelCheckpointIntoADirectoryEveryNSteps) {
   EXPECT_TRUE(std::filesystem::exists(dir.file("checkpoint.safetensors")));
 }
 
+// Compiles `trainer` (SGD, MSE) with a loss that `calls` counts and that the 4th batch (step 3)
+// multiplies by `poison` (INFINITY or NAN), hence non-finite gradients at that step.
+void compile_with_poisoned_step_3(Trainer& trainer, int& calls, float poison) {
+  trainer.compile({.optimizer = std::make_shared<SGD>(trainer.model().parameters(), SGDOptions{.lr = 0.05}),
+                   .loss = [&calls, poison](const Tensor& p, const Tensor& t) {
+                     const Tensor loss = make_loss("mse")(p, t);
+                     return ++calls == 4 ? mul(loss, poison) : loss;
+                   }});
+}
+
 TEST(Callbacks, TerminateOnNaNStopsBeforeTheBadUpdateAndKeepsTheLastCheckpoint) {
   testing::TempDir dir;
   auto model = mlp(4, 8, 1, 2);
   Trainer trainer(model);
   int calls = 0;
-  trainer.compile({.optimizer = std::make_shared<SGD>(model->parameters(), SGDOptions{.lr = 0.05}),
-                   .loss = [&calls](const Tensor& p, const Tensor& t) {
-                     const Tensor loss = make_loss("mse")(p, t);
-                     // The 4th batch (step 3) gets an infinite loss, hence inf/NaN gradients.
-                     return ++calls == 4 ? mul(loss, INFINITY) : loss;
-                   }});
+  compile_with_poisoned_step_3(trainer, calls, INFINITY);
   const std::string path = dir.file("last.safetensors");
   auto checkpoint = std::make_shared<ModelCheckpoint>(
       ModelCheckpointOptions{.path = path, .every_n_epochs = 0, .every_n_steps = 1});
@@ -182,11 +187,7 @@ TEST(Callbacks, TerminateOnNaNSkipLeavesTheBadStepOutAndGoesOn) {
   auto model = mlp(4, 8, 1, 2);
   Trainer trainer(model);
   int calls = 0;
-  trainer.compile({.optimizer = std::make_shared<SGD>(model->parameters(), SGDOptions{.lr = 0.05}),
-                   .loss = [&calls](const Tensor& p, const Tensor& t) {
-                     const Tensor loss = make_loss("mse")(p, t);
-                     return ++calls == 4 ? mul(loss, NAN) : loss;  // step 3's loss and gradients are NaN
-                   }});
+  compile_with_poisoned_step_3(trainer, calls, NAN);  // step 3's loss and gradients are NaN
   std::vector<std::vector<float>> weights;  // after each step
   std::vector<Logs> logs;
   struct Snapshot : Callback {
