@@ -6,6 +6,7 @@
 
 #include "ouro/autograd/node.h"
 #include "ouro/kernels/cpu/elementwise.h"
+#include "ouro/kernels/cpu/parallel.h"
 #include "ouro/kernels/cpu/reduce.h"
 
 namespace ouro {
@@ -61,38 +62,75 @@ class EngineSink : public GradientSink {
   }
 
   Tensor& buffer(std::size_t input) override {
-    OURO_CHECK(wants(input), "backward of ", node_.name(), ": input ", input, " does not take a gradient");
-    Tensor& target = node_.inputs[input];
-    TensorImpl& impl = target.impl();
-    if (impl.grad_fn) {
-      Tensor& slot = grads_[impl.grad_fn.get()];
-      if (!slot.defined()) slot = Tensor::zeros(impl.shape, impl.dtype);
-      return slot;
-    }
-    // A leaf: its .grad persists across backward calls and accumulates, as in PyTorch.
-    if (!impl.grad) impl.grad = Tensor::zeros(impl.shape, impl.dtype).impl_ptr();
-    leaf_slot_ = Tensor(impl.grad);
-    return leaf_slot_;
+    bool fresh = false;
+    Tensor& slot = find_or_make(input, fresh);
+    if (fresh) zero_fill(slot);
+    return slot;
   }
 
+  Tensor& buffer_to_assign(std::size_t input, bool& fresh) override { return find_or_make(input, fresh); }
+
   void accumulate(std::size_t input, const Tensor& g) override {
-    Tensor& dst = buffer(input);
+    bool fresh = false;
+    Tensor& dst = buffer_to_assign(input, fresh);
     OURO_CHECK(g.dtype() == dst.dtype(), "backward of ", node_.name(), ": gradient dtype ", dtype_name(g.dtype()),
                " differs from input dtype ", dtype_name(dst.dtype()));
     const Tensor reduced = sum_to_shape(g, dst.shape());
     dispatch_floating(dst.dtype(), "backward", [&](auto tag) {
       using T = decltype(tag);
-      if (reduced.is_contiguous()) {
+      // The first gradient is copied in, later ones added.
+      if (reduced.is_contiguous() && fresh) {
+        kernels::unary_map<T, T>(reduced.data<T>(), dst.data<T>(), dst.numel(), [](T v) { return v; });
+      } else if (reduced.is_contiguous()) {
         kernels::add_into<T>(dst.data<T>(), reduced.data<T>(), dst.numel());
-      } else {  // e.g. the gradient of a permute: add through its strides, no copy
-        kernels::strided_transfer<T, true>(dst.dim(), dst.shape().data(), dst.data<T>(), dst.strides().data(),
-                                           static_cast<const T*>(reduced.impl().storage->data) + reduced.offset(),
-                                           reduced.strides().data());
+      } else {  // e.g. the gradient of a permute: through its strides, no copy
+        const T* src = static_cast<const T*>(reduced.impl().storage->data) + reduced.offset();
+        if (fresh)
+          kernels::strided_transfer<T, false>(dst.dim(), dst.shape().data(), dst.data<T>(), dst.strides().data(), src,
+                                              reduced.strides().data());
+        else
+          kernels::strided_transfer<T, true>(dst.dim(), dst.shape().data(), dst.data<T>(), dst.strides().data(), src,
+                                             reduced.strides().data());
       }
     });
   }
 
  private:
+  // Input i's gradient slot: an intermediate's in the engine's map, a leaf's in its .grad
+  // (which persists across backward calls and accumulates, as in PyTorch). A slot made here
+  // is uninitialised and sets `fresh`.
+  Tensor& find_or_make(std::size_t input, bool& fresh) {
+    OURO_CHECK(wants(input), "backward of ", node_.name(), ": input ", input, " does not take a gradient");
+    TensorImpl& impl = node_.inputs[input].impl();
+    fresh = false;
+    if (impl.grad_fn) {
+      Tensor& slot = grads_[impl.grad_fn.get()];
+      if (!slot.defined()) {
+        slot = Tensor::empty(impl.shape, impl.dtype);
+        fresh = true;
+      }
+      return slot;
+    }
+    if (!impl.grad) {
+      impl.grad = Tensor::empty(impl.shape, impl.dtype).impl_ptr();
+      fresh = true;
+    }
+    leaf_slot_ = Tensor(impl.grad);
+    return leaf_slot_;
+  }
+
+  // Zeros a new slot, over the threads for a large one.
+  static void zero_fill(Tensor& slot) {
+    dispatch_floating(slot.dtype(), "backward", [&](auto tag) {
+      using T = decltype(tag);
+      T* p = slot.data<T>();
+      const std::int64_t n = slot.numel();
+      const int threads = kernels::threads_for(n);
+#pragma omp parallel for simd schedule(static) num_threads(threads) if (parallel : threads > 1)
+      for (std::int64_t i = 0; i < n; ++i) p[i] = T(0);
+    });
+  }
+
   Node& node_;
   std::unordered_map<Node*, Tensor>& grads_;
   Tensor leaf_slot_;

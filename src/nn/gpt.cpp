@@ -130,19 +130,23 @@ Tensor GptAttention::merge_heads(const Tensor& y) const {
   return reshape(permute(y, {0, 2, 1, 3}), {y.size(0), y.size(2), config_.width});
 }
 
-Tensor GptAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v) {
+AttentionOptions GptAttention::attention_options() {
   AttentionOptions options;
   options.causal = true;
   options.dropout_p = config_.dropout_attn;
   options.training = is_training();
   options.generator = generator_;
-  return scaled_dot_product_attention(q, k, v, options);
+  return options;
+}
+
+Tensor GptAttention::attend(const Tensor& q, const Tensor& k, const Tensor& v) {
+  return scaled_dot_product_attention(q, k, v, attention_options());
 }
 
 Tensor GptAttention::forward(const Tensor& x) {
-  Tensor q, k, v;
-  split_heads(c_attn->forward(x), q, k, v);
-  return c_proj->forward(merge_heads(attend(q, k, v)));
+  // The packed op reads the heads out of c_attn's output in place and writes them merged: the
+  // same result as split_heads, attend and merge_heads, without their copies in backward.
+  return c_proj->forward(packed_qkv_attention(c_attn->forward(x), config_.heads, attention_options()));
 }
 
 Tensor GptAttention::forward_cached(const Tensor& x, Tensor& key_cache, Tensor& value_cache, std::int64_t start) {

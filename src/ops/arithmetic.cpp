@@ -13,13 +13,17 @@ namespace {
 // kernel accumulates straight into the buffer; otherwise the product is formed at the
 // broadcast shape and summed down.
 template <typename F>
-void accumulate_product(GradientSink& sink, std::size_t i, const Tensor& g, const Tensor& x, F f) {
+void accumulate_product(const Node& node, GradientSink& sink, std::size_t i, const Tensor& g, const Tensor& x, F f) {
   if (!sink.wants(i)) return;
-  Tensor& buffer = sink.buffer(i);
-  if (x.shape() == g.shape() && buffer.shape() == g.shape() && x.is_contiguous()) {
+  if (x.shape() == g.shape() && node.inputs[i].shape() == g.shape() && x.is_contiguous()) {
+    bool fresh = false;
+    Tensor& buffer = sink.buffer_to_assign(i, fresh);
     dispatch_floating(g.dtype(), "backward", [&](auto tag) {
       using T = decltype(tag);
-      kernels::binary_accumulate<T>(g.data<T>(), x.data<T>(), buffer.data<T>(), g.numel(), f);
+      if (fresh)
+        kernels::binary_map<T>(g.data<T>(), x.data<T>(), buffer.data<T>(), g.numel(), f);
+      else
+        kernels::binary_accumulate<T>(g.data<T>(), x.data<T>(), buffer.data<T>(), g.numel(), f);
     });
     return;
   }
@@ -46,8 +50,8 @@ struct MulBackward : Node {
   Tensor a, b;
   const char* name() const override { return "mul"; }
   void backward(const Tensor& g, GradientSink& sink) override {
-    accumulate_product(sink, 0, g, b, [](auto gv, auto bv) { return gv * bv; });
-    accumulate_product(sink, 1, g, a, [](auto gv, auto av) { return gv * av; });
+    accumulate_product(*this, sink, 0, g, b, [](auto gv, auto bv) { return gv * bv; });
+    accumulate_product(*this, sink, 1, g, a, [](auto gv, auto av) { return gv * av; });
   }
   void release() override { a = b = Tensor(); }
 };
@@ -57,7 +61,7 @@ struct DivBackward : Node {
   const char* name() const override { return "div"; }
   void backward(const Tensor& g, GradientSink& sink) override {
     // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
-    accumulate_product(sink, 0, g, b, [](auto gv, auto bv) { return gv / bv; });
+    accumulate_product(*this, sink, 0, g, b, [](auto gv, auto bv) { return gv / bv; });
     if (sink.wants(1)) {
       Tensor g_over_b2 = broadcast_binary("div backward", g, mul(b, b), [](auto gv, auto bb) { return gv / bb; });
       sink.accumulate(1, broadcast_binary("div backward", g_over_b2, a, [](auto q, auto av) { return -q * av; }));

@@ -79,14 +79,19 @@ std::pair<Tensor, Tensor> unary_forward(const char* op, const Tensor& x, F f) {
   return {out, input};
 }
 
-// grad_input += f(grad_output, saved) elementwise, where saved has the input's shape and is contiguous.
+// grad_input (+)= f(grad_output, saved) elementwise, where saved has the input's shape and is
+// contiguous: assigned when the gradient buffer is new, added otherwise.
 template <typename F>
 void unary_backward(GradientSink& sink, std::size_t input, const Tensor& grad_output, const Tensor& saved, F f) {
   if (!sink.wants(input)) return;
-  Tensor& buffer = sink.buffer(input);
+  bool fresh = false;
+  Tensor& buffer = sink.buffer_to_assign(input, fresh);
   dispatch_floating(buffer.dtype(), "backward", [&](auto tag) {
     using T = decltype(tag);
-    kernels::binary_accumulate<T>(grad_output.data<T>(), saved.data<T>(), buffer.data<T>(), buffer.numel(), f);
+    if (fresh)
+      kernels::binary_map<T>(grad_output.data<T>(), saved.data<T>(), buffer.data<T>(), buffer.numel(), f);
+    else
+      kernels::binary_accumulate<T>(grad_output.data<T>(), saved.data<T>(), buffer.data<T>(), buffer.numel(), f);
   });
 }
 

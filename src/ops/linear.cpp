@@ -4,11 +4,34 @@
 
 #include "helpers.h"
 #include "ouro/kernels/cpu/gemm.h"
+#include "ouro/kernels/cpu/parallel.h"
 
 namespace ouro {
 using namespace ops_detail;
 
 namespace {
+
+// db (+)= the column sums of g [rows, cols], each column summed over the rows in order (the
+// same sum for every thread count) and then added as a whole (as the GEMMs add dW and dx),
+// the columns split over the threads.
+template <typename T>
+void column_sums(const T* g, std::int64_t rows, std::int64_t cols, bool assign, T* db) {
+  constexpr std::int64_t kColumnBlock = 64;
+  const std::int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+  const int threads = blocks > 1 ? kernels::threads_for(rows * cols) : 1;
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t block = 0; block < blocks; ++block) {
+    const std::int64_t first = block * kColumnBlock, width = std::min(kColumnBlock, cols - first);
+    T sums[kColumnBlock];
+    for (std::int64_t o = 0; o < width; ++o) sums[o] = T(0);
+    for (std::int64_t r = 0; r < rows; ++r) {
+      const T* row = g + r * cols + first;
+#pragma omp simd
+      for (std::int64_t o = 0; o < width; ++o) sums[o] += row[o];
+    }
+    for (std::int64_t o = 0; o < width; ++o) db[first + o] = assign ? sums[o] : db[first + o] + sums[o];
+  }
+}
 
 struct LinearBackward : Node {
   Tensor x, weight;  // contiguous, detached
@@ -18,18 +41,18 @@ struct LinearBackward : Node {
     dispatch_floating(g.dtype(), "linear backward", [&](auto tag) {
       using T = decltype(tag);
       const T* gp = g.data<T>();
-      if (sink.wants(0))  // dx[rows, in] += g[rows, out] @ W[out, in]
-        kernels::gemm(false, false, rows, in, out, T(1), gp, out, weight.data<T>(), in, T(1),
-                      sink.buffer(0).data<T>(), in);
-      if (sink.wants(1))  // dW[out, in] += g^T @ x
-        kernels::gemm(true, false, out, in, rows, T(1), gp, out, x.data<T>(), in, T(1), sink.buffer(1).data<T>(), in);
-      if (sink.wants(2)) {  // db += column sums of g, rows in order (deterministic)
-        T* db = sink.buffer(2).data<T>();
-        for (std::int64_t r = 0; r < rows; ++r) {
-          const T* row = gp + r * out;
-#pragma omp simd
-          for (std::int64_t o = 0; o < out; ++o) db[o] += row[o];
-        }
+      bool fresh = false;  // a new gradient buffer is assigned (beta 0), an existing one added to
+      if (sink.wants(0)) {  // dx[rows, in] (+)= g[rows, out] @ W[out, in]
+        T* dx = sink.buffer_to_assign(0, fresh).data<T>();
+        kernels::gemm(false, false, rows, in, out, T(1), gp, out, weight.data<T>(), in, fresh ? T(0) : T(1), dx, in);
+      }
+      if (sink.wants(1)) {  // dW[out, in] (+)= g^T @ x
+        T* dw = sink.buffer_to_assign(1, fresh).data<T>();
+        kernels::gemm(true, false, out, in, rows, T(1), gp, out, x.data<T>(), in, fresh ? T(0) : T(1), dw, in);
+      }
+      if (sink.wants(2)) {
+        T* db = sink.buffer_to_assign(2, fresh).data<T>();
+        column_sums(gp, rows, out, fresh, db);
       }
     });
   }
@@ -59,18 +82,10 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   dispatch_floating(x.dtype(), "linear", [&](auto tag) {
     using T = decltype(tag);
     T* yp = y.data<T>();
-    T beta = T(0);
-    if (bias.defined()) {
-      const Tensor bc = materialize(bias);
-      const T* bp = bc.data<T>();
-      for (std::int64_t r = 0; r < rows; ++r) std::copy_n(bp, out, yp + r * out);
-      beta = T(1);
-    }
-    if (in == 0) {
-      if (!bias.defined()) std::fill_n(yp, rows * out, T(0));
-      return;
-    }
-    kernels::gemm(false, true, rows, out, in, T(1), xc.data<T>(), in, wc.data<T>(), in, beta, yp, out);
+    const Tensor bc = bias.defined() ? materialize(bias) : Tensor();
+    // The bias is added as the product's tiles are stored (kernels::gemm's bias argument).
+    kernels::gemm(false, true, rows, out, in, T(1), xc.data<T>(), in, wc.data<T>(), in, T(0), yp, out,
+                  bc.defined() ? bc.data<T>() : nullptr);
   });
   if (auto node = record<LinearBackward>(y, {x, weight, bias})) {
     node->x = xc;

@@ -13,6 +13,32 @@ TEST(Autograd, LeafGradientsAccumulateAcrossBackwardCalls) {
   EXPECT_FALSE(w.grad().defined());
 }
 
+// Backward kernels assign an input's first gradient into an uninitialised buffer and add the
+// later ones (GradientSink::buffer_to_assign). Every use must still count: an intermediate and
+// the parameters used twice get exactly twice the single-use gradient (doubling is exact), and
+// a second backward call adds to the leaves' gradients.
+TEST(Autograd, AssignedFirstGradientsAndAddedLaterOnesSumEveryUse) {
+  Tensor x = random_leaf({6, 5}, 1), w = random_leaf({4, 5}, 2), b = random_leaf({4}, 3);
+  const Tensor coefficients = random_leaf({6, 4}, 4).detach();
+  auto branch = [&](const Tensor& h) {  // linear, gelu (a unary backward) and mul (a product backward)
+    return sum(mul(gelu(linear(h, w, b), GeluApproximation::Tanh), coefficients));
+  };
+  auto grads = [&] { return std::vector<std::vector<double>>{x.grad().to_vector(), w.grad().to_vector(), b.grad().to_vector()}; };
+  auto clear = [&] { x.zero_grad(); w.zero_grad(); b.zero_grad(); };
+  branch(mul(x, 1.5)).backward();
+  const auto once = grads();
+  clear();
+  const Tensor h = mul(x, 1.5);
+  add(branch(h), branch(h)).backward();
+  auto twice = grads();
+  for (std::size_t t = 0; t < once.size(); ++t)
+    for (std::size_t i = 0; i < once[t].size(); ++i) ASSERT_EQ(twice[t][i], 2 * once[t][i]) << t << "," << i;
+  branch(mul(x, 1.5)).backward();  // no zero_grad: the leaves' gradients grow by one more use
+  const auto thrice = grads();
+  for (std::size_t t = 0; t < once.size(); ++t)
+    for (std::size_t i = 0; i < once[t].size(); ++i) ASSERT_EQ(thrice[t][i], twice[t][i] + once[t][i]) << t << "," << i;
+}
+
 TEST(Autograd, NoGradGuardRecordsNothing) {
   Tensor w = Tensor::ones({2}).set_requires_grad();
   {

@@ -236,6 +236,39 @@ TEST(SmallGemm, GemmDispatchMatchesCblasAcrossTheThreshold) {
   EXPECT_GT(large, 0);
 }
 
+// The bias argument (a linear layer's forward) gives bit for bit what filling C's rows with the
+// bias and adding the product with beta = 1 gives, on both paths (one thread's small kernel, the
+// split over threads above the threshold), for every transpose pair, several k-blocks (k > 256)
+// and k = 0; C's old contents (NaN here) are not read.
+TEST(SmallGemm, BiasArgumentEqualsFillingCWithTheBiasThenBetaOne) {
+  std::mt19937 rng(8);
+  std::uniform_real_distribution<float> uniform(-1.0f, 1.0f);
+  const Case cases[] = {{false, true, 37, 70, 129, 1, 0, 2},  {false, false, 9, 33, 600, 1, 0, 0},
+                        {true, true, 13, 5, 0, 1, 0, 1},      {true, false, 70, 37, 65, 0.5, 0, 0},
+                        {false, true, 260, 96, 300, 1, 0, 0}, {true, false, 40, 300, 260, 1, 0, 3}};
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Case& c : cases) {
+      Operands<float> ops = make_operands<float>(c, rng, true);
+      std::vector<float> bias(static_cast<std::size_t>(c.n));
+      for (float& v : bias) v = uniform(rng);
+      std::vector<float> expected = ops.c;
+      for (std::int64_t i = 0; i < c.m; ++i)
+        for (std::int64_t j = 0; j < c.n; ++j) expected[i * ops.ldc + j] = bias[j];
+      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                    ops.b.data(), ops.ldb, 1.0f, expected.data(), ops.ldc);
+      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                    ops.b.data(), ops.ldb, 0.0f, ops.c.data(), ops.ldc, bias.data());
+      for (std::int64_t i = 0; i < c.m; ++i)
+        for (std::int64_t j = 0; j < ops.ldc; ++j)
+          ASSERT_EQ(ops.c[i * ops.ldc + j], expected[i * ops.ldc + j])
+              << describe(c) << " threads=" << threads << " at " << i << "," << j;
+    }
+  }
+  set_num_threads(saved);
+}
+
 // The micro-kernel is compiled without ASan's per-access checks and checks its footprint once
 // per call instead (kernels/cpu/sanitizer_footprint.h): an out-of-bounds C must still be caught.
 // (Built only under ASan: without it there is no report to expect.)

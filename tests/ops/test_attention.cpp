@@ -4,6 +4,7 @@
 #include "fixture.h"
 #include "gradcheck.h"
 #include "ouro/ops/attention.h"
+#include "ouro/ops/shape_ops.h"
 
 namespace ouro::testing {
 namespace {
@@ -223,6 +224,88 @@ TEST(AttentionFused, SameBitsOnOneAndTwoThreads) {
   const auto two = run_problem(scaled_dot_product_attention, p, DType::Float32, 3);
   set_num_threads(saved);
   EXPECT_EQ(one, two);
+}
+
+// packed_qkv_attention against its definition: split the [B, T, 3C] projection into heads, the
+// unfused reference attention, merge the heads. Forward and the gradient of qkv, across the
+// kernel's blocks and at the gpt benchmark's shape, in both dtypes.
+Tensor packed_by_composition(const Tensor& qkv, std::int64_t heads, const AttentionOptions& options) {
+  const std::int64_t B = qkv.size(0), T = qkv.size(1), width = qkv.size(2) / 3, D = width / heads;
+  const std::vector<Tensor> parts = split(qkv, width, -1);
+  auto split_heads = [&](const Tensor& t) { return permute(reshape(t, {B, T, heads, D}), {0, 2, 1, 3}); };
+  const Tensor y = scaled_dot_product_attention_reference(split_heads(parts[0]), split_heads(parts[1]),
+                                                          split_heads(parts[2]), options);
+  return reshape(permute(y, {0, 2, 1, 3}), {B, T, width});
+}
+
+TEST(PackedQkvAttention, MatchesSplitAttendMergeForwardAndGradient) {
+  struct Shape3 {
+    std::int64_t b, t, heads, d;
+    bool causal;
+  };
+  const Shape3 shapes[] = {{2, 70, 3, 5, true}, {1, 1, 2, 4, true}, {1, 33, 1, 7, false}, {2, 128, 4, 32, true}};
+  for (DType dtype : {DType::Float64, DType::Float32})
+    for (const Shape3& s : shapes) {
+      SCOPED_TRACE("B " + std::to_string(s.b) + " T " + std::to_string(s.t) + " heads " + std::to_string(s.heads) +
+                   " D " + std::to_string(s.d) + (dtype == DType::Float32 ? " float32" : " float64"));
+      Generator gen(21);
+      const Tensor qkv = randn({s.b, s.t, 3 * s.heads * s.d}, 0, 1, dtype, &gen);
+      const Tensor g = randn({s.b, s.t, s.heads * s.d}, 0, 1, dtype, &gen);
+      AttentionOptions options;
+      options.causal = s.causal;
+      std::vector<std::vector<double>> results[2];
+      for (int which = 0; which < 2; ++which) {
+        Tensor x = qkv.detach().copy().set_requires_grad();
+        Tensor out = which == 0 ? packed_qkv_attention(x, s.heads, options) : packed_by_composition(x, s.heads, options);
+        EXPECT_EQ(out.shape(), (Shape{s.b, s.t, s.heads * s.d}));
+        out.backward(g);
+        results[which] = {out.to_vector(), x.grad().to_vector()};
+      }
+      const double tolerance = dtype == DType::Float64 ? 1e-12 : 2e-5;
+      for (std::size_t i = 0; i < 2; ++i)
+        expect_values(Tensor::from_vector(results[0][i], {static_cast<std::int64_t>(results[0][i].size())},
+                                          DType::Float64),
+                      results[1][i], tolerance);
+    }
+}
+
+TEST(PackedQkvAttention, GradientCheck) {
+  for (bool causal : {true, false}) {
+    SCOPED_TRACE(causal ? "causal" : "full");
+    AttentionOptions options;
+    options.causal = causal;
+    options.scale = 0.6;
+    expect_gradients_match([&](const std::vector<Tensor>& in) { return packed_qkv_attention(in[0], 2, options); },
+                           {random_leaf({2, 35, 3 * 2 * 3}, 31)});
+  }
+}
+
+TEST(PackedQkvAttention, DropoutInTrainingGoesThroughTheComposition) {
+  // Seeded dropout: the packed op equals split + attention + merge with the same draws.
+  Generator init(4);
+  const Tensor qkv = randn({2, 6, 3 * 2 * 4}, 0, 1, DType::Float64, &init);
+  auto run = [&](bool packed) {
+    Generator gen(5);
+    AttentionOptions options;
+    options.dropout_p = 0.4;
+    options.training = true;
+    options.generator = &gen;
+    if (packed) return packed_qkv_attention(qkv, 2, options).to_vector();
+    const std::vector<Tensor> parts = split(qkv, 8, -1);
+    auto heads = [&](const Tensor& t) { return permute(reshape(t, {2, 6, 2, 4}), {0, 2, 1, 3}); };
+    return reshape(permute(scaled_dot_product_attention(heads(parts[0]), heads(parts[1]), heads(parts[2]), options),
+                           {0, 2, 1, 3}),
+                   {2, 6, 8})
+        .to_vector();
+  };
+  EXPECT_EQ(run(true), run(false));
+  EXPECT_NE(run(true), packed_qkv_attention(qkv, 2).to_vector());
+}
+
+TEST(PackedQkvAttention, BadInputsNameTheShape) {
+  expect_error([] { packed_qkv_attention(Tensor::zeros({2, 3, 10}), 2); }, {"packed_qkv_attention", "[2, 3, 10]", "2 heads"});
+  expect_error([] { packed_qkv_attention(Tensor::zeros({3, 12}), 2); }, {"packed_qkv_attention", "[3, 12]"});
+  expect_error([] { packed_qkv_attention(Tensor::zeros({1, 3, 12}), 0); }, {"heads must be positive", "0"});
 }
 
 TEST(Attention, BadInputsNameTheTensor) {

@@ -16,6 +16,11 @@ class GradientSink {
   virtual bool wants(std::size_t input) const = 0;
   // A contiguous buffer of input i's shape and dtype, zero on first request, to add into.
   virtual Tensor& buffer(std::size_t input) = 0;
+  // The same buffer for a kernel that sets every element of it. When input i has no gradient
+  // yet the buffer comes uninitialised and `fresh` is set: the kernel must then assign each
+  // element instead of adding (which saves the zero fill and a read of every element). When
+  // `fresh` is false it is buffer(i), holding earlier gradients to add to.
+  virtual Tensor& buffer_to_assign(std::size_t input, bool& fresh) = 0;
   // Adds g into input i's gradient; g may have the op's broadcast shape, in which case it is
   // summed over the broadcast dimensions first.
   virtual void accumulate(std::size_t input, const Tensor& g) = 0;

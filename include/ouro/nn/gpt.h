@@ -14,6 +14,7 @@
 #include "ouro/nn/linear.h"
 #include "ouro/nn/module.h"
 #include "ouro/ops/activation.h"
+#include "ouro/ops/attention.h"
 #include "ouro/tensor/random.h"
 
 namespace ouro {
@@ -73,6 +74,7 @@ class GptAttention : public Module {
   void split_heads(const Tensor& qkv, Tensor& q, Tensor& k, Tensor& v) const;
   Tensor merge_heads(const Tensor& y) const;  // [B, heads, T, head_dim] -> [B, T, width]
   Tensor attend(const Tensor& q, const Tensor& k, const Tensor& v);
+  AttentionOptions attention_options();  // causal, with the config's dropout in training
   GptConfig config_;
   Generator* generator_;
 };

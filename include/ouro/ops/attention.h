@@ -29,6 +29,14 @@ Tensor scaled_dot_product_attention(const Tensor& q, const Tensor& k, const Tens
 Tensor scaled_dot_product_attention_reference(const Tensor& q, const Tensor& k, const Tensor& v,
                                               const AttentionOptions& options = {});
 
+// Attention over a packed projection, as GPT-2's c_attn makes it: qkv [B, T, 3C] holds q, k
+// and v side by side (C = heads * D, head h in D columns of each). Returns [B, T, C] with the
+// heads merged. The same computation as splitting qkv into heads, scaled_dot_product_attention
+// (self-attention: Tq = Tk = T) and merging, but one op: the kernel reads the heads in place,
+// writes the merged output directly, and its backward writes q's, k's and v's gradients into
+// the one [B, T, 3C] gradient of qkv, with no split, permute or copy in between.
+Tensor packed_qkv_attention(const Tensor& qkv, std::int64_t heads, const AttentionOptions& options = {});
+
 // Validates the three inputs (the error names the tensor, its shape and what was expected).
 struct AttentionDims {
   std::int64_t batch, heads, queries, keys, head_dim;

@@ -228,7 +228,8 @@ void attention_forward(const AttentionShape& s, T scale, const T* q, AttentionSt
 template <typename T>
 void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionStrides qs, const T* k,
                         AttentionStrides ks, const T* v, AttentionStrides vs, const T* out, AttentionStrides os,
-                        const T* grad_out, AttentionStrides gs, const T* lse, T* grad_q, T* grad_k, T* grad_v) {
+                        const T* grad_out, AttentionStrides gs, const T* lse, T* grad_q, AttentionStrides dqs,
+                        T* grad_k, AttentionStrides dks, T* grad_v, AttentionStrides dvs) {
   if (s.batch * s.heads * s.queries == 0 || (!grad_q && !grad_k && !grad_v)) return;
   constexpr int NR = Tiles<T>::nr;
   const std::int64_t D = s.head_dim, ldk = round_up(s.keys, NR), ldd = round_up(D, NR);
@@ -241,11 +242,10 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
       const T* gh = at(grad_out, gs, b, h);
       const T* oh = at(out, os, b, h);
       const T* lse_h = lse + (b * s.heads + h) * s.queries;
-      const std::int64_t problem = (b * s.heads + h);
-      // The gradient buffers are contiguous [B, H, T, D]: the products add into them directly.
-      T* dq = grad_q ? grad_q + problem * s.queries * D : nullptr;
-      T* dk = grad_k ? grad_k + problem * s.keys * D : nullptr;
-      T* dv = grad_v ? grad_v + problem * s.keys * D : nullptr;
+      // The products add into the gradient buffers directly, through their strides.
+      T* dq = grad_q ? at(grad_q, dqs, b, h) : nullptr;
+      T* dk = grad_k ? at(grad_k, dks, b, h) : nullptr;
+      T* dv = grad_v ? at(grad_v, dvs, b, h) : nullptr;
       pack_transposed(at(k, ks, b, h), ks.time, s.keys, D, ldk, scale, kt.data());
       pack_transposed(at(v, vs, b, h), vs.time, s.keys, D, ldk, T(1), vt.data());
       const RowOperand<T> kr = row_operand(at(k, ks, b, h), ks.time, s.keys, D, ldd, k_scratch);
@@ -283,9 +283,15 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
             std::fill(dr + visible, dr + n, T(0));
           }
           // dV_j += P^T dO, dK_j += dS^T Q, dQ += dS K_j.
-          if (dv) block_product<T, true>(n, D, rows, p, 1, kKeyBlock, gr.data + i0 * gr.ld, gr.ld, dv + j0 * D, D);
-          if (dk) block_product<T, true>(n, D, rows, ds, 1, kKeyBlock, qr.data + i0 * qr.ld, qr.ld, dk + j0 * D, D);
-          if (dq) block_product<T, true>(rows, D, n, ds, kKeyBlock, 1, kr.data + j0 * kr.ld, kr.ld, dq + i0 * D, D);
+          if (dv)
+            block_product<T, true>(n, D, rows, p, 1, kKeyBlock, gr.data + i0 * gr.ld, gr.ld, dv + j0 * dvs.time,
+                                   dvs.time);
+          if (dk)
+            block_product<T, true>(n, D, rows, ds, 1, kKeyBlock, qr.data + i0 * qr.ld, qr.ld, dk + j0 * dks.time,
+                                   dks.time);
+          if (dq)
+            block_product<T, true>(rows, D, n, ds, kKeyBlock, 1, kr.data + j0 * kr.ld, kr.ld, dq + i0 * dqs.time,
+                                   dqs.time);
         }
       }
     };
@@ -297,7 +303,8 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
                                      AttentionStrides, const T*, AttentionStrides, T*, AttentionStrides, T*);      \
   template void attention_backward<T>(const AttentionShape&, T, const T*, AttentionStrides, const T*,              \
                                       AttentionStrides, const T*, AttentionStrides, const T*, AttentionStrides,    \
-                                      const T*, AttentionStrides, const T*, T*, T*, T*);
+                                      const T*, AttentionStrides, const T*, T*, AttentionStrides, T*,              \
+                                      AttentionStrides, T*, AttentionStrides);
 OURO_ATTENTION_INSTANTIATE(float)
 OURO_ATTENTION_INSTANTIATE(double)
 #undef OURO_ATTENTION_INSTANTIATE

@@ -43,7 +43,8 @@ bool blas_is_fallback() {
 // depend on the thread count.
 template <typename T>
 void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-                const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+                const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                const T* bias) {
   const int threads = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelFlops
                           ? 1
                           : num_threads();
@@ -59,12 +60,22 @@ void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t
     if (last > first) {
       if (by_rows)
         small_gemm(transpose_a, transpose_b, last - first, n, k, alpha, transpose_a ? a + first : a + first * lda,
-                   lda, b, ldb, beta, c + first * ldc, ldc);
+                   lda, b, ldb, beta, c + first * ldc, ldc, bias);
       else
         small_gemm(transpose_a, transpose_b, m, last - first, k, alpha, a, lda,
-                   transpose_b ? b + first * ldb : b + first, ldb, beta, c + first, ldc);
+                   transpose_b ? b + first * ldb : b + first, ldb, beta, c + first, ldc,
+                   bias ? bias + first : nullptr);
     }
   }
+}
+
+// OpenBLAS has no bias argument: C's rows are set to the bias first (split over the threads
+// like the product), and the product is added to them.
+template <typename T>
+void fill_rows_with_bias(std::int64_t m, std::int64_t n, const T* bias, T* c, std::int64_t ldc) {
+  const int threads = threads_for(m * n);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * ldc);
 }
 
 }  // namespace
@@ -77,10 +88,17 @@ void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t
 // kernel for this CPU, and to the small kernel split over the threads where it has only the
 // Prescott fallback (blas_is_fallback).
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc) {
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+          const float* bias) {
   if (m == 0 || n == 0) return;
-  if (use_small_gemm(m, n, k)) return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (blas_is_fallback()) return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (use_small_gemm(m, n, k))
+    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  if (blas_is_fallback())
+    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  if (bias) {
+    fill_rows_with_bias(m, n, bias, c, ldc);
+    beta = 1;
+  }
   choose_blas_threads(m, n, k);
   cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
@@ -89,10 +107,16 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
 
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-          std::int64_t ldc) {
+          std::int64_t ldc, const double* bias) {
   if (m == 0 || n == 0) return;
-  if (use_small_gemm(m, n, k)) return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  if (blas_is_fallback()) return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (use_small_gemm(m, n, k))
+    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  if (blas_is_fallback())
+    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+  if (bias) {
+    fill_rows_with_bias(m, n, bias, c, ldc);
+    beta = 1;
+  }
   choose_blas_threads(m, n, k);
   cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
               static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,

@@ -113,12 +113,14 @@ void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::
 
 // C[0:rows, 0:cols] = alpha * (packed A panel @ packed B panel) + beta * C, the tile's sums
 // taken over p in order. beta == 0 writes without reading C (BLAS: old NaNs do not survive).
+// A non-null bias (only with beta == 0) is added to every row as the tile is stored: C = alpha
+// * AB + bias, one rounding as if C had held the bias and beta were 1, without that extra pass.
 // Under ASan its footprint (both panels, the rows of the C tile) is checked once per call
 // rather than at each access (kernels/cpu/sanitizer_footprint.h).
 template <typename T, int MR, int NR>
 OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap, const T* __restrict bp, T alpha,
                                              T beta, T* __restrict c, std::int64_t ldc, std::int64_t rows,
-                                             std::int64_t cols) {
+                                             std::int64_t cols, const T* __restrict bias) {
   check_footprint(ap, static_cast<std::size_t>(kc * MR) * sizeof(T));
   check_footprint(bp, static_cast<std::size_t>(kc * NR) * sizeof(T));
   for (std::int64_t i = 0; i < rows; ++i) check_footprint(c + i * ldc, static_cast<std::size_t>(cols) * sizeof(T));
@@ -136,10 +138,14 @@ OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap
       for (int j = 0; j < NR; ++j) acc[i][j] = multiply_add(ai, b[j], acc[i][j]);
     }
   }
+  if (bias) check_footprint(bias, static_cast<std::size_t>(cols) * sizeof(T));
   if (rows == MR && cols == NR) {
     for (int i = 0; i < MR; ++i) {
       T* row = c + i * ldc;
-      if (beta == T(0)) {
+      if (bias) {
+#pragma omp simd
+        for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j] + bias[j];
+      } else if (beta == T(0)) {
 #pragma omp simd
         for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j];
       } else if (beta == T(1)) {
@@ -156,7 +162,10 @@ OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap
     T* row = c + i * ldc;
     for (std::int64_t j = 0; j < cols; ++j) {
       const T value = alpha * acc[i][j];
-      row[j] = beta == T(0) ? value : beta == T(1) ? row[j] + value : value + beta * row[j];
+      row[j] = bias         ? value + bias[j]
+               : beta == T(0) ? value
+               : beta == T(1) ? row[j] + value
+                              : value + beta * row[j];
     }
   }
 }
@@ -175,10 +184,14 @@ void scale_rows(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) 
 
 template <typename T, int MR = Tiles<T>::mr, int NR = Tiles<T>::nr>
 void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
-                     const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc) {
+                     const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+                     const T* bias) {
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {  // BLAS: C = beta * C, A and B not read
     scale_rows(m, n, beta, c, ldc);
+    if (bias)
+      for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t j = 0; j < n; ++j) c[i * ldc + j] += bias[j];
     return;
   }
   const std::int64_t kc_max = std::min(k, kKc);
@@ -201,7 +214,8 @@ void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::in
           for (std::int64_t ir = 0; ir < mc; ir += MR) {
             const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
             micro_kernel<T, MR, NR>(kc, packed_a + ir * kc, packed_b + jr * kc, alpha, block_beta,
-                                    c + (ic + ir) * ldc + jc + jr, ldc, rows, cols);
+                                    c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
+                                    bias && pc == 0 ? bias + jc + jr : nullptr);
           }
         }
       }
@@ -213,14 +227,14 @@ void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::in
 
 void small_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                 const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
-                std::int64_t ldc) {
-  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                std::int64_t ldc, const float* bias) {
+  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
 }
 
 void small_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
                 const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-                std::int64_t ldc) {
-  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+                std::int64_t ldc, const double* bias) {
+  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
 }
 
 }  // namespace ouro::kernels

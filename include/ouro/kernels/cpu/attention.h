@@ -27,12 +27,14 @@ void attention_forward(const AttentionShape& shape, T scale, const T* q, Attenti
                        AttentionStrides k_strides, const T* v, AttentionStrides v_strides, T* out,
                        AttentionStrides out_strides, T* lse);
 
-// Adds the gradients of q, k and v (contiguous [B, H, T, D] buffers; any may be null) given
-// the forward's out and lse and the output's gradient grad_out.
+// Adds the gradients of q, k and v (any may be null; each through its own strides, the head
+// dimension contiguous, and no two problems' rows overlapping) given the forward's out and lse
+// and the output's gradient grad_out.
 template <typename T>
 void attention_backward(const AttentionShape& shape, T scale, const T* q, AttentionStrides q_strides, const T* k,
                         AttentionStrides k_strides, const T* v, AttentionStrides v_strides, const T* out,
                         AttentionStrides out_strides, const T* grad_out, AttentionStrides grad_out_strides,
-                        const T* lse, T* grad_q, T* grad_k, T* grad_v);
+                        const T* lse, T* grad_q, AttentionStrides grad_q_strides, T* grad_k,
+                        AttentionStrides grad_k_strides, T* grad_v, AttentionStrides grad_v_strides);
 
 }  // namespace ouro::kernels

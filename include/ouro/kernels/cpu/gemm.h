@@ -1,14 +1,17 @@
 // GEMM: C = alpha * op(A) @ op(B) + beta * C, row-major, with the transposes never
 // materialised: small products in ouro's own kernel (small_gemm.h), the rest through OpenBLAS.
+// A bias (length n; only with beta 0) is added to every row of C: a linear layer's output in
+// one pass, rounded as if C had been filled with the bias and beta were 1.
 #pragma once
 #include <cstdint>
 
 namespace ouro::kernels {
 
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc);
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+          const float* bias = nullptr);
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-          std::int64_t ldc);
+          std::int64_t ldc, const double* bias = nullptr);
 
 }  // namespace ouro::kernels
