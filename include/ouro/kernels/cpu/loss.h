@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ouro/kernels/cpu/parallel.h"
+#include "ouro/kernels/cpu/vector_math.h"
 
 namespace ouro::kernels {
 
@@ -191,13 +192,24 @@ struct RowLogSumExp {
   double max, log_sum;
 };
 
+// The exps go through a small buffer in blocks (a multiple of the lane count, so each term
+// keeps its lane): GCC vectorises exp_float into the buffer, and the double lane sum after it,
+// but not one loop that mixes the two (as in softmax.h).
 template <typename T>
 RowLogSumExp row_log_sum_exp(const T* row, std::int64_t classes) {
   T m = row[0];
-  for (std::int64_t c = 1; c < classes; ++c) m = std::max(m, row[c]);
-  double total = 0;
-  for (std::int64_t c = 0; c < classes; ++c) total += static_cast<double>(std::exp(row[c] - m));
-  return {static_cast<double>(m), std::log(total)};
+#pragma omp simd reduction(max : m)
+  for (std::int64_t c = 1; c < classes; ++c) m = row[c] > m ? row[c] : m;
+  constexpr std::int64_t kBlock = 16 * kSumLanes;
+  T exps[kBlock];
+  LaneSum lanes;
+  for (std::int64_t c0 = 0; c0 < classes; c0 += kBlock) {
+    const std::int64_t width = std::min(kBlock, classes - c0);
+#pragma omp simd
+    for (std::int64_t c = 0; c < width; ++c) exps[c] = vector_exp<T>(row[c0 + c] - m);
+    for_each_lane(width, lanes, [&](std::int64_t c) { return static_cast<double>(exps[c]); });
+  }
+  return {static_cast<double>(m), std::log(lanes.total())};
 }
 
 // Cross-entropy with class-index targets, fused with log-softmax. Per row, with
@@ -249,7 +261,8 @@ void cross_entropy_backward(const T* logits, const std::int64_t* targets, const 
     const T* row = logits + r * classes;
     T* out = grad_logits + r * classes;
     const T m = row_max[r], log_sum = row_log_sum[r];
-    for (std::int64_t c = 0; c < classes; ++c) out[c] += g * (std::exp((row[c] - m) - log_sum) - off_target);
+#pragma omp simd
+    for (std::int64_t c = 0; c < classes; ++c) out[c] += g * (vector_exp<T>((row[c] - m) - log_sum) - off_target);
     out[target] -= g * keep;
   }
 }
