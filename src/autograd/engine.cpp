@@ -71,6 +71,14 @@ class EngineSink : public GradientSink {
   Tensor& buffer_to_assign(std::size_t input, bool& fresh) override { return find_or_make(input, fresh); }
 
   void accumulate(std::size_t input, const Tensor& g) override {
+    OURO_CHECK(wants(input), "backward of ", node_.name(), ": input ", input, " does not take a gradient");
+    if (const TensorImpl& target = node_.inputs[input].impl(); target.grad_fn) {
+      Tensor& slot = grads_[target.grad_fn.get()];
+      if (!slot.defined() && owned_by_caller_alone(g, target)) {  // g becomes the slot: no copy
+        slot = g;
+        return;
+      }
+    }
     bool fresh = false;
     Tensor& dst = buffer_to_assign(input, fresh);
     OURO_CHECK(g.dtype() == dst.dtype(), "backward of ", node_.name(), ": gradient dtype ", dtype_name(g.dtype()),
@@ -117,6 +125,18 @@ class EngineSink : public GradientSink {
     }
     leaf_slot_ = Tensor(impl.grad);
     return leaf_slot_;
+  }
+
+  // True when g can become an intermediate's new gradient slot as it is: the target's shape
+  // and dtype, contiguous over its whole storage, and referenced by no one but the caller (the
+  // tensor and its storage each held once), so that adding later gradients into it in place
+  // cannot change what any other tensor sees. An add's gradient goes to its first input this
+  // way; the second input, finding g now shared, gets a copy.
+  static bool owned_by_caller_alone(const Tensor& g, const TensorImpl& target) {
+    const auto& impl = g.impl_ptr();
+    return g.shape() == target.shape && g.dtype() == target.dtype && g.is_contiguous() && g.offset() == 0 &&
+           impl.use_count() == 1 && impl->storage.use_count() == 1 && !impl->grad_fn &&
+           impl->storage->nbytes == static_cast<std::size_t>(g.numel()) * dtype_size(g.dtype());
   }
 
   // Zeros a new slot, over the threads for a large one.

@@ -65,15 +65,16 @@ struct PackedAttentionBackward : Node {
     if (!sink.wants(0)) return;
     dispatch_floating(g.dtype(), name(), [&](auto tag) {
       using T = decltype(tag);
-      // q's, k's and v's gradients land side by side in the one [B, T, 3C] buffer. The kernel
-      // adds its block products (over several blocks per element), so the buffer starts at zero.
-      T* grad = sink.buffer(0).template data<T>();
+      // q's, k's and v's gradients land side by side in the one [B, T, 3C] buffer, which the
+      // kernel adds into, or first clears head by head when it is new.
+      bool fresh = false;
+      T* grad = sink.buffer_to_assign(0, fresh).template data<T>();
       const T* p = qkv.data<T>();
       const std::int64_t width = shape.heads * shape.head_dim;
       const kernels::AttentionStrides ps = packed_strides(shape), os = merged_strides(shape);
       kernels::attention_backward<T>(shape, static_cast<T>(scale), p, ps, p + width, ps, p + 2 * width, ps,
                                      out.data<T>(), os, g.data<T>(), os, lse.data<T>(), grad, ps, grad + width, ps,
-                                     grad + 2 * width, ps);
+                                     grad + 2 * width, ps, fresh);
     });
   }
   void release() override { qkv = out = lse = Tensor(); }

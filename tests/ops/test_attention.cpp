@@ -278,6 +278,18 @@ TEST(PackedQkvAttention, GradientCheck) {
     expect_gradients_match([&](const std::vector<Tensor>& in) { return packed_qkv_attention(in[0], 2, options); },
                            {random_leaf({2, 35, 3 * 2 * 3}, 31)});
   }
+  // qkv used twice: whichever backward runs second adds to what the first one wrote (the
+  // kernel assigns into a new buffer and adds into an existing one). The engine runs the
+  // consumers of add's second input first, so both orders are covered.
+  for (bool attention_first : {true, false}) {
+    SCOPED_TRACE(attention_first ? "attention's backward first" : "attention's backward second");
+    expect_gradients_match(
+        [&](const std::vector<Tensor>& in) {
+          const Tensor attended = packed_qkv_attention(in[0], 2), q = narrow(in[0], 2, 0, 6);
+          return attention_first ? add(q, attended) : add(attended, q);
+        },
+        {random_leaf({1, 9, 3 * 2 * 3}, 32)});
+  }
 }
 
 TEST(PackedQkvAttention, DropoutInTrainingGoesThroughTheComposition) {

@@ -229,7 +229,7 @@ template <typename T>
 void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionStrides qs, const T* k,
                         AttentionStrides ks, const T* v, AttentionStrides vs, const T* out, AttentionStrides os,
                         const T* grad_out, AttentionStrides gs, const T* lse, T* grad_q, AttentionStrides dqs,
-                        T* grad_k, AttentionStrides dks, T* grad_v, AttentionStrides dvs) {
+                        T* grad_k, AttentionStrides dks, T* grad_v, AttentionStrides dvs, bool assign) {
   if (s.batch * s.heads * s.queries == 0 || (!grad_q && !grad_k && !grad_v)) return;
   constexpr int NR = Tiles<T>::nr;
   const std::int64_t D = s.head_dim, ldk = round_up(s.keys, NR), ldd = round_up(D, NR);
@@ -246,6 +246,11 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
       T* dq = grad_q ? at(grad_q, dqs, b, h) : nullptr;
       T* dk = grad_k ? at(grad_k, dks, b, h) : nullptr;
       T* dv = grad_v ? at(grad_v, dvs, b, h) : nullptr;
+      if (assign) {  // this problem's rows start from zero, cleared here while they are about to be used
+        for (std::int64_t i = 0; dq && i < s.queries; ++i) std::fill_n(dq + i * dqs.time, D, T(0));
+        for (std::int64_t j = 0; dk && j < s.keys; ++j) std::fill_n(dk + j * dks.time, D, T(0));
+        for (std::int64_t j = 0; dv && j < s.keys; ++j) std::fill_n(dv + j * dvs.time, D, T(0));
+      }
       pack_transposed(at(k, ks, b, h), ks.time, s.keys, D, ldk, scale, kt.data());
       pack_transposed(at(v, vs, b, h), vs.time, s.keys, D, ldk, T(1), vt.data());
       const RowOperand<T> kr = row_operand(at(k, ks, b, h), ks.time, s.keys, D, ldd, k_scratch);
@@ -304,7 +309,7 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
   template void attention_backward<T>(const AttentionShape&, T, const T*, AttentionStrides, const T*,              \
                                       AttentionStrides, const T*, AttentionStrides, const T*, AttentionStrides,    \
                                       const T*, AttentionStrides, const T*, T*, AttentionStrides, T*,              \
-                                      AttentionStrides, T*, AttentionStrides);
+                                      AttentionStrides, T*, AttentionStrides, bool);
 OURO_ATTENTION_INSTANTIATE(float)
 OURO_ATTENTION_INSTANTIATE(double)
 #undef OURO_ATTENTION_INSTANTIATE

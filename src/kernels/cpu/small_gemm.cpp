@@ -47,17 +47,31 @@ T* scratch(std::size_t slot, std::size_t count) {
 template <typename T, int MR>
 void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::int64_t pc, std::int64_t mc,
             std::int64_t kc, T* out) {
+  if (transpose) {  // op(A)(i, p) = A[p, i]: row p of A holds op(A)'s column p
+    // p outermost: each of A's rows is read once, its mc values contiguously, and dealt out
+    // MR at a time to the panels. (Panel by panel, every row would be visited mc / MR times
+    // for MR values each, a strided walk the prefetchers do not follow: in a weight gradient,
+    // where A is the output gradient [batch x time, out], that walk stalled on memory.)
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const T* src = a + (pc + p) * lda + ic;
+      for (std::int64_t i0 = 0; i0 < mc; i0 += MR) {
+        const std::int64_t rows = std::min<std::int64_t>(MR, mc - i0);
+        T* dst = out + i0 * kc + p * MR;
+        if (rows == MR) {
+#pragma omp simd
+          for (int i = 0; i < MR; ++i) dst[i] = src[i0 + i];
+        } else {
+          for (std::int64_t i = 0; i < rows; ++i) dst[i] = src[i0 + i];
+          for (std::int64_t i = rows; i < MR; ++i) dst[i] = T(0);
+        }
+      }
+    }
+    return;
+  }
   for (std::int64_t i0 = 0; i0 < mc; i0 += MR) {
     const std::int64_t rows = std::min<std::int64_t>(MR, mc - i0);
     T* panel = out + i0 * kc;
-    if (transpose) {  // op(A)(i, p) = A[p, i]: each p reads `rows` contiguous values
-      for (std::int64_t p = 0; p < kc; ++p) {
-        const T* src = a + (pc + p) * lda + ic + i0;
-        T* dst = panel + p * MR;
-        for (std::int64_t i = 0; i < rows; ++i) dst[i] = src[i];
-        for (std::int64_t i = rows; i < MR; ++i) dst[i] = T(0);
-      }
-    } else if (rows == MR) {  // op(A)(i, p) = A[i, p]: MR rows, each contiguous in p
+    if (rows == MR) {  // op(A)(i, p) = A[i, p]: MR rows, each contiguous in p
       // p outermost: the panel is written in order (MR values per p) while the MR rows are
       // read as MR sequential streams; row by row, every write would be a stride-MR scatter.
       const T* src[MR];
@@ -79,34 +93,40 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
 template <typename T, int NR>
 void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::int64_t jc, std::int64_t kc,
             std::int64_t nc, T* out) {
+  if (!transpose) {  // op(B)(p, j) = B[p, j]: row p of B, dealt out NR values per panel
+    // p outermost, each row read once and contiguously, as in pack_a's transposed case.
+    for (std::int64_t p = 0; p < kc; ++p) {
+      const T* src = b + (pc + p) * ldb + jc;
+      for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
+        const std::int64_t cols = std::min<std::int64_t>(NR, nc - j0);
+        T* dst = out + j0 * kc + p * NR;
+        if (cols == NR) {
+#pragma omp simd
+          for (int j = 0; j < NR; ++j) dst[j] = src[j0 + j];
+        } else {
+          for (std::int64_t j = 0; j < cols; ++j) dst[j] = src[j0 + j];
+          for (std::int64_t j = cols; j < NR; ++j) dst[j] = T(0);
+        }
+      }
+    }
+    return;
+  }
   for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
     const std::int64_t cols = std::min<std::int64_t>(NR, nc - j0);
     T* panel = out + j0 * kc;
-    if (transpose && cols == NR) {  // op(B)(p, j) = B[j, p]: NR columns, each contiguous in p
+    if (cols == NR) {  // op(B)(p, j) = B[j, p]: NR columns, each contiguous in p
       // p outermost, as in pack_a: the panel written in order, NR sequential read streams.
       const T* src[NR];
       for (int j = 0; j < NR; ++j) src[j] = b + (jc + j0 + j) * ldb + pc;
       for (std::int64_t p = 0; p < kc; ++p)
         for (int j = 0; j < NR; ++j) panel[p * NR + j] = src[j][p];
-    } else if (transpose) {
+    } else {
       for (std::int64_t j = 0; j < cols; ++j) {
         const T* src = b + (jc + j0 + j) * ldb + pc;
         for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = src[p];
       }
       for (std::int64_t j = cols; j < NR; ++j)
         for (std::int64_t p = 0; p < kc; ++p) panel[p * NR + j] = T(0);
-    } else {  // op(B)(p, j) = B[p, j]: each p reads `cols` contiguous values
-      for (std::int64_t p = 0; p < kc; ++p) {
-        const T* src = b + (pc + p) * ldb + jc + j0;
-        T* dst = panel + p * NR;
-        if (cols == NR) {
-#pragma omp simd
-          for (int j = 0; j < NR; ++j) dst[j] = src[j];
-        } else {
-          for (std::int64_t j = 0; j < cols; ++j) dst[j] = src[j];
-          for (std::int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-        }
-      }
     }
   }
 }

@@ -29,12 +29,14 @@ void attention_forward(const AttentionShape& shape, T scale, const T* q, Attenti
 
 // Adds the gradients of q, k and v (any may be null; each through its own strides, the head
 // dimension contiguous, and no two problems' rows overlapping) given the forward's out and lse
-// and the output's gradient grad_out.
+// and the output's gradient grad_out; with `assign`, sets them instead (what the buffers held
+// is not read).
 template <typename T>
 void attention_backward(const AttentionShape& shape, T scale, const T* q, AttentionStrides q_strides, const T* k,
                         AttentionStrides k_strides, const T* v, AttentionStrides v_strides, const T* out,
                         AttentionStrides out_strides, const T* grad_out, AttentionStrides grad_out_strides,
                         const T* lse, T* grad_q, AttentionStrides grad_q_strides, T* grad_k,
-                        AttentionStrides grad_k_strides, T* grad_v, AttentionStrides grad_v_strides);
+                        AttentionStrides grad_k_strides, T* grad_v, AttentionStrides grad_v_strides,
+                        bool assign = false);
 
 }  // namespace ouro::kernels
