@@ -6,8 +6,8 @@
 // items = tokens; `gpt/sgemm` is cblas_sgemm on float32 1024 x 1024 x 1024, items = FLOPs, the
 // rate the model-FLOPs utilisation is taken against (bench/README.md has the formula), and
 // `gpt/ouro-gemm` the same product through ouro's own GEMM (kernels::gemm, which the model's
-// matmuls use): Debian's OpenBLAS runs its generic SSE3 kernels on this CPU, so that rate is the
-// second, stricter yardstick.
+// matmuls use), the second yardstick. (Debian's OpenBLAS runs its generic SSE3 kernels on CPUs
+// it does not know; bench/run_gpt.sh measures `gpt/sgemm` with OPENBLAS_CORETYPE set.)
 // bench/gpt_torch.py times the same loops in PyTorch; bench/run_gpt.sh runs both.
 #include <benchmark/benchmark.h>
 #include <cblas.h>
