@@ -230,7 +230,16 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
                         AttentionStrides ks, const T* v, AttentionStrides vs, const T* out, AttentionStrides os,
                         const T* grad_out, AttentionStrides gs, const T* lse, T* grad_q, AttentionStrides dqs,
                         T* grad_k, AttentionStrides dks, T* grad_v, AttentionStrides dvs, bool assign) {
-  if (s.batch * s.heads * s.queries == 0 || (!grad_q && !grad_k && !grad_v)) return;
+  if (s.batch * s.heads * s.queries == 0 || (!grad_q && !grad_k && !grad_v)) {
+    if (assign)  // no queries: k and v get zero gradients
+      for (std::int64_t b = 0; b < s.batch; ++b)
+        for (std::int64_t h = 0; h < s.heads; ++h)
+          for (std::int64_t j = 0; j < s.keys; ++j) {
+            if (grad_k) std::fill_n(at(grad_k, dks, b, h) + j * dks.time, s.head_dim, T(0));
+            if (grad_v) std::fill_n(at(grad_v, dvs, b, h) + j * dvs.time, s.head_dim, T(0));
+          }
+    return;
+  }
   constexpr int NR = Tiles<T>::nr;
   const std::int64_t D = s.head_dim, ldk = round_up(s.keys, NR), ldd = round_up(D, NR);
   for_each_head(s, [&] {
@@ -246,11 +255,6 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
       T* dq = grad_q ? at(grad_q, dqs, b, h) : nullptr;
       T* dk = grad_k ? at(grad_k, dks, b, h) : nullptr;
       T* dv = grad_v ? at(grad_v, dvs, b, h) : nullptr;
-      if (assign) {  // this problem's rows start from zero, cleared here while they are about to be used
-        for (std::int64_t i = 0; dq && i < s.queries; ++i) std::fill_n(dq + i * dqs.time, D, T(0));
-        for (std::int64_t j = 0; dk && j < s.keys; ++j) std::fill_n(dk + j * dks.time, D, T(0));
-        for (std::int64_t j = 0; dv && j < s.keys; ++j) std::fill_n(dv + j * dvs.time, D, T(0));
-      }
       pack_transposed(at(k, ks, b, h), ks.time, s.keys, D, ldk, scale, kt.data());
       pack_transposed(at(v, vs, b, h), vs.time, s.keys, D, ldk, T(1), vt.data());
       const RowOperand<T> kr = row_operand(at(k, ks, b, h), ks.time, s.keys, D, ldd, k_scratch);
@@ -267,6 +271,12 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
       }
       for (std::int64_t i0 = 0; i0 < s.queries; i0 += kQueryBlock) {
         const std::int64_t rows = std::min(kQueryBlock, s.queries - i0), end = key_end(s, i0 + rows);
+        // With `assign`, each gradient row is set by its first product and added to by the
+        // rest: dq's rows first meet key block 0; key rows [seen, end) are new to this query
+        // block (key_end only grows with i0, so every key row is new exactly once).
+        const std::int64_t seen = assign ? (i0 == 0 ? 0 : key_end(s, i0)) : s.keys;
+        if (assign && end == 0 && dq)  // no keys at all: the gradient is zero
+          for (std::int64_t r = 0; r < rows; ++r) std::fill_n(dq + (i0 + r) * dqs.time, D, T(0));
         for (std::int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
           const std::int64_t n = std::min(kKeyBlock, end - j0);
           T* p = probabilities.data();
@@ -287,16 +297,28 @@ void attention_backward(const AttentionShape& s, T scale, const T* q, AttentionS
             std::fill(pr + visible, pr + n, T(0));
             std::fill(dr + visible, dr + n, T(0));
           }
-          // dV_j += P^T dO, dK_j += dS^T Q, dQ += dS K_j.
-          if (dv)
-            block_product<T, true>(n, D, rows, p, 1, kKeyBlock, gr.data + i0 * gr.ld, gr.ld, dv + j0 * dvs.time,
-                                   dvs.time);
-          if (dk)
-            block_product<T, true>(n, D, rows, ds, 1, kKeyBlock, qr.data + i0 * qr.ld, qr.ld, dk + j0 * dks.time,
-                                   dks.time);
-          if (dq)
-            block_product<T, true>(rows, D, n, ds, kKeyBlock, 1, kr.data + j0 * kr.ld, kr.ld, dq + i0 * dqs.time,
-                                   dqs.time);
+          // dV_j += P^T dO, dK_j += dS^T Q (key rows below `seen` add, the others are set),
+          // dQ += dS K_j (set by key block 0 under `assign`).
+          const std::int64_t old_keys = std::clamp<std::int64_t>(seen - j0, 0, n);
+          if (dv) {
+            block_product<T, true>(old_keys, D, rows, p, 1, kKeyBlock, gr.data + i0 * gr.ld, gr.ld,
+                                   dv + j0 * dvs.time, dvs.time);
+            block_product<T, false>(n - old_keys, D, rows, p + old_keys, 1, kKeyBlock, gr.data + i0 * gr.ld, gr.ld,
+                                    dv + (j0 + old_keys) * dvs.time, dvs.time);
+          }
+          if (dk) {
+            block_product<T, true>(old_keys, D, rows, ds, 1, kKeyBlock, qr.data + i0 * qr.ld, qr.ld,
+                                   dk + j0 * dks.time, dks.time);
+            block_product<T, false>(n - old_keys, D, rows, ds + old_keys, 1, kKeyBlock, qr.data + i0 * qr.ld, qr.ld,
+                                    dk + (j0 + old_keys) * dks.time, dks.time);
+          }
+          if (dq) {
+            if (assign && j0 == 0)
+              block_product<T, false>(rows, D, n, ds, kKeyBlock, 1, kr.data, kr.ld, dq + i0 * dqs.time, dqs.time);
+            else
+              block_product<T, true>(rows, D, n, ds, kKeyBlock, 1, kr.data + j0 * kr.ld, kr.ld, dq + i0 * dqs.time,
+                                     dqs.time);
+          }
         }
       }
     };
