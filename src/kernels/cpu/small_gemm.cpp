@@ -43,6 +43,21 @@ T* scratch(std::size_t slot, std::size_t count) {
   return misalign == 0 ? base : base + (64 - misalign) / sizeof(T);
 }
 
+// Where packing walks an operand row by row (op(A) transposed, op(B) not: both operands of a
+// weight gradient, [batch x time, features] activations and output gradients that come from
+// L3 or memory), the row kPrefetchRows ahead is asked for explicitly: rows are often more than
+// a 4 KiB page apart, and the hardware prefetchers stop at page boundaries. On the gpt
+// workload's weight-gradient products with operands out of L2 this made them 19-25% faster
+// (c_attn, c_fc); the other products were unchanged, and prefetching the eight row streams of
+// a non-transposed A made them slower, so that path has none.
+constexpr std::int64_t kPrefetchRows = 8;
+
+template <typename T>
+inline void prefetch_span(const T* p, std::int64_t count) {
+  for (std::int64_t offset = 0; offset < count; offset += 64 / static_cast<std::int64_t>(sizeof(T)))
+    __builtin_prefetch(p + offset);
+}
+
 // op(A)[rows ic.., cols pc..] (mc x kc) into ceil(mc / MR) panels, each [kc][MR].
 template <typename T, int MR>
 void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::int64_t pc, std::int64_t mc,
@@ -54,6 +69,7 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
     // where A is the output gradient [batch x time, out], that walk stalled on memory.)
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = a + (pc + p) * lda + ic;
+      if (p + kPrefetchRows < kc) prefetch_span(src + kPrefetchRows * lda, mc);
       for (std::int64_t i0 = 0; i0 < mc; i0 += MR) {
         const std::int64_t rows = std::min<std::int64_t>(MR, mc - i0);
         T* dst = out + i0 * kc + p * MR;
@@ -97,6 +113,7 @@ void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::
     // p outermost, each row read once and contiguously, as in pack_a's transposed case.
     for (std::int64_t p = 0; p < kc; ++p) {
       const T* src = b + (pc + p) * ldb + jc;
+      if (p + kPrefetchRows < kc) prefetch_span(src + kPrefetchRows * ldb, nc);
       for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
         const std::int64_t cols = std::min<std::int64_t>(NR, nc - j0);
         T* dst = out + j0 * kc + p * NR;
