@@ -1,6 +1,7 @@
 #include "ouro/ops/linear.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "helpers.h"
 #include "ouro/kernels/cpu/gemm.h"
@@ -46,13 +47,20 @@ struct LinearBackward : Node {
         T* dx = sink.buffer_to_assign(0, fresh).data<T>();
         kernels::gemm(false, false, rows, in, out, T(1), gp, out, weight.data<T>(), in, fresh ? T(0) : T(1), dx, in);
       }
+      // db = the column sums of g: when dW is wanted too they come out of the GEMM, which reads
+      // every column of g once anyway to pack g^T (kernels::gemm's a_row_sums).
+      std::vector<T> g_column_sums(sink.wants(1) && sink.wants(2) ? static_cast<std::size_t>(out) : 0);
       if (sink.wants(1)) {  // dW[out, in] (+)= g^T @ x
         T* dw = sink.buffer_to_assign(1, fresh).data<T>();
-        kernels::gemm(true, false, out, in, rows, T(1), gp, out, x.data<T>(), in, fresh ? T(0) : T(1), dw, in);
+        kernels::gemm(true, false, out, in, rows, T(1), gp, out, x.data<T>(), in, fresh ? T(0) : T(1), dw, in,
+                      nullptr, g_column_sums.empty() ? nullptr : g_column_sums.data());
       }
       if (sink.wants(2)) {
         T* db = sink.buffer_to_assign(2, fresh).data<T>();
-        column_sums(gp, rows, out, fresh, db);
+        if (g_column_sums.empty())
+          column_sums(gp, rows, out, fresh, db);
+        else
+          for (std::int64_t o = 0; o < out; ++o) db[o] = fresh ? g_column_sums[o] : db[o] + g_column_sums[o];
       }
     });
   }

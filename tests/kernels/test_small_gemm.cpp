@@ -269,6 +269,39 @@ TEST(SmallGemm, BiasArgumentEqualsFillingCWithTheBiasThenBetaOne) {
   set_num_threads(saved);
 }
 
+// a_row_sums (a linear layer's bias gradient, taken while the GEMM packs g^T) equals a plain
+// in-order sum over k of each row of op(A), bit for bit, on every path: one thread's small
+// kernel, the split over threads by rows and by columns, several k-blocks, n = 0; and C is the
+// same as without it.
+TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
+  std::mt19937 rng(9);
+  const Case cases[] = {{true, false, 37, 70, 129, 1, 0, 2},  {false, false, 9, 33, 600, 1, 1, 0},
+                        {true, false, 384, 128, 2048, 1, 0, 0}, {true, false, 128, 512, 2048, 1, 1, 0},
+                        {false, true, 260, 96, 300, 1, 0, 1},   {true, true, 13, 0, 40, 1, 0, 0}};
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    for (const Case& c : cases) {
+      Operands<float> ops = make_operands<float>(c, rng, false);
+      std::vector<float> expected(static_cast<std::size_t>(c.m));
+      for (std::int64_t i = 0; i < c.m; ++i) {
+        float sum = 0;
+        for (std::int64_t p = 0; p < c.k; ++p) sum += ops.a[c.transpose_a ? p * ops.lda + i : i * ops.lda + p];
+        expected[i] = sum;
+      }
+      std::vector<float> plain = ops.c, with_sums = ops.c, sums(static_cast<std::size_t>(c.m), -1.0f);
+      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), plain.data(), ops.ldc);
+      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), with_sums.data(), ops.ldc, nullptr,
+                    sums.data());
+      EXPECT_EQ(sums, expected) << describe(c) << " threads=" << threads;
+      EXPECT_EQ(with_sums, plain) << describe(c) << " threads=" << threads;
+    }
+  }
+  set_num_threads(saved);
+}
+
 // The micro-kernel is compiled without ASan's per-access checks and checks its footprint once
 // per call instead (kernels/cpu/sanitizer_footprint.h): an out-of-bounds C must still be caught.
 // (Built only under ASan: without it there is no report to expect.)

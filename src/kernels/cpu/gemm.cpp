@@ -44,7 +44,7 @@ bool blas_is_fallback() {
 template <typename T>
 void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
                 const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
-                const T* bias) {
+                const T* bias, T* a_row_sums) {
   const int threads = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelFlops
                           ? 1
                           : num_threads();
@@ -60,11 +60,11 @@ void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t
     if (last > first) {
       if (by_rows)
         small_gemm(transpose_a, transpose_b, last - first, n, k, alpha, transpose_a ? a + first : a + first * lda,
-                   lda, b, ldb, beta, c + first * ldc, ldc, bias);
-      else
+                   lda, b, ldb, beta, c + first * ldc, ldc, bias, a_row_sums ? a_row_sums + first : nullptr);
+      else  // every block packs all of A: the first one sums it
         small_gemm(transpose_a, transpose_b, m, last - first, k, alpha, a, lda,
                    transpose_b ? b + first * ldb : b + first, ldb, beta, c + first, ldc,
-                   bias ? bias + first : nullptr);
+                   bias ? bias + first : nullptr, part == 0 ? a_row_sums : nullptr);
     }
   }
 }
@@ -78,6 +78,18 @@ void fill_rows_with_bias(std::int64_t m, std::int64_t n, const T* bias, T* c, st
   for (std::int64_t i = 0; i < m; ++i) std::copy_n(bias, n, c + i * ldc);
 }
 
+// OpenBLAS does not see A's rows one at a time: their sums are taken in a pass of their own.
+template <typename T>
+void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t k, const T* a, std::int64_t lda, T* sums) {
+  const int threads = threads_for(m * k);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t i = 0; i < m; ++i) {
+    T sum = 0;
+    for (std::int64_t p = 0; p < k; ++p) sum += transpose_a ? a[p * lda + i] : a[i * lda + p];
+    sums[i] = sum;
+  }
+}
+
 }  // namespace
 
 // Products with m * n * k <= kSmallGemmMaxWork (2^21) run in ouro's own kernel on the calling
@@ -89,12 +101,16 @@ void fill_rows_with_bias(std::int64_t m, std::int64_t n, const T* bias, T* c, st
 // Prescott fallback (blas_is_fallback).
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-          const float* bias) {
-  if (m == 0 || n == 0) return;
+          const float* bias, float* a_row_sums) {
+  if (m == 0 || n == 0) {
+    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+    return;
+  }
   if (use_small_gemm(m, n, k))
-    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
   if (blas_is_fallback())
-    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
+  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
   if (bias) {
     fill_rows_with_bias(m, n, bias, c, ldc);
     beta = 1;
@@ -107,12 +123,16 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
 
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-          std::int64_t ldc, const double* bias) {
-  if (m == 0 || n == 0) return;
+          std::int64_t ldc, const double* bias, double* a_row_sums) {
+  if (m == 0 || n == 0) {
+    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+    return;
+  }
   if (use_small_gemm(m, n, k))
-    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
   if (blas_is_fallback())
-    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
+  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
   if (bias) {
     fill_rows_with_bias(m, n, bias, c, ldc);
     beta = 1;

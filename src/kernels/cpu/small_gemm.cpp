@@ -65,9 +65,11 @@ inline void prefetch_span(const T* p, std::int64_t count) {
 }
 
 // op(A)[rows ic.., cols pc..] (mc x kc) into ceil(mc / MR) panels, each [kc][MR].
+// With `sums`, also adds each packed row of op(A) into sums[i] (p in order: called for the
+// k-blocks in order, it gives each row's sum over all of k, as a plain loop would).
 template <typename T, int MR>
 void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::int64_t pc, std::int64_t mc,
-            std::int64_t kc, T* out) {
+            std::int64_t kc, T* out, T* sums) {
   if (transpose) {  // op(A)(i, p) = A[p, i]: row p of A holds op(A)'s column p
     // p outermost: each of A's rows is read once, its mc values contiguously, and dealt out
     // MR at a time to the panels. (Panel by panel, every row would be visited mc / MR times
@@ -87,6 +89,10 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
           for (std::int64_t i = rows; i < MR; ++i) dst[i] = T(0);
         }
       }
+      if (sums) {
+#pragma omp simd
+        for (std::int64_t i = 0; i < mc; ++i) sums[i] += src[i];
+      }
     }
     return;
   }
@@ -100,10 +106,15 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
       for (int i = 0; i < MR; ++i) src[i] = a + (ic + i0 + i) * lda + pc;
       for (std::int64_t p = 0; p < kc; ++p)
         for (int i = 0; i < MR; ++i) panel[p * MR + i] = src[i][p];
+      if (sums)
+        for (int i = 0; i < MR; ++i)
+          for (std::int64_t p = 0; p < kc; ++p) sums[i0 + i] += src[i][p];
     } else {
       for (std::int64_t i = 0; i < rows; ++i) {
         const T* src = a + (ic + i0 + i) * lda + pc;
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = src[p];
+        if (sums)
+          for (std::int64_t p = 0; p < kc; ++p) sums[i0 + i] += src[p];
       }
       for (std::int64_t i = rows; i < MR; ++i)
         for (std::int64_t p = 0; p < kc; ++p) panel[p * MR + i] = T(0);
@@ -228,7 +239,13 @@ void scale_rows(std::int64_t m, std::int64_t n, T beta, T* c, std::int64_t ldc) 
 template <typename T, int MR = Tiles<T>::mr, int NR = Tiles<T>::nr>
 void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
                      const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
-                     const T* bias) {
+                     const T* bias, T* a_row_sums) {
+  if (a_row_sums) {
+    std::fill_n(a_row_sums, std::max<std::int64_t>(m, 0), T(0));
+    if (n <= 0 || alpha == T(0))  // A is not packed below: sum it here
+      for (std::int64_t i = 0; i < m; ++i)
+        for (std::int64_t p = 0; p < k; ++p) a_row_sums[i] += transpose_a ? a[p * lda + i] : a[i * lda + p];
+  }
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == T(0)) {  // BLAS: C = beta * C, A and B not read
     scale_rows(m, n, beta, c, ldc);
@@ -252,7 +269,8 @@ void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::in
       pack_b<T, NR>(transpose_b, b, ldb, pc, jc, kc, nc, packed_b);
       for (std::int64_t ic = 0; ic < m; ic += kMc) {
         const std::int64_t mc = std::min(kMc, m - ic);
-        pack_a<T, MR>(transpose_a, a, lda, ic, pc, mc, kc, packed_a);
+        pack_a<T, MR>(transpose_a, a, lda, ic, pc, mc, kc, packed_a,
+                      a_row_sums && jc == 0 ? a_row_sums + ic : nullptr);
         for (std::int64_t jr = 0; jr < nc; jr += NR) {
           const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
           for (std::int64_t ir = 0; ir < mc; ir += MR) {
@@ -271,14 +289,14 @@ void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::in
 
 void small_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
                 const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c,
-                std::int64_t ldc, const float* bias) {
-  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+                std::int64_t ldc, const float* bias, float* a_row_sums) {
+  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
 }
 
 void small_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
                 const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
-                std::int64_t ldc, const double* bias) {
-  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias);
+                std::int64_t ldc, const double* bias, double* a_row_sums) {
+  small_gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
 }
 
 }  // namespace ouro::kernels
