@@ -8,6 +8,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "ouro/kernels/cpu/gemm.h"
@@ -270,9 +271,10 @@ TEST(SmallGemm, BiasArgumentEqualsFillingCWithTheBiasThenBetaOne) {
 }
 
 // a_row_sums (a linear layer's bias gradient, taken while the GEMM packs g^T) equals a plain
-// in-order sum over k of each row of op(A), bit for bit, on every path: one thread's small
-// kernel, the split over threads by rows and by columns, several k-blocks, n = 0; and C is the
-// same as without it.
+// in-order sum over k of each row of op(A), bit for bit (chunk by chunk for the reduction-
+// shaped products, as gemm.h says), on every path: one thread's small kernel, the split over
+// threads by rows and by columns, the chunked reduction, several k-blocks, n = 0; and C is
+// the same as without it.
 TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
   std::mt19937 rng(9);
   const Case cases[] = {{true, false, 37, 70, 129, 1, 0, 2},  {false, false, 9, 33, 600, 1, 1, 0},
@@ -284,10 +286,16 @@ TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
     for (const Case& c : cases) {
       Operands<float> ops = make_operands<float>(c, rng, false);
       std::vector<float> expected(static_cast<std::size_t>(c.m));
+      const std::int64_t chunk = kernels::reduced_in_chunks(c.m, c.n, c.k) ? kernels::kReductionChunk : c.k + 1;
       for (std::int64_t i = 0; i < c.m; ++i) {
-        float sum = 0;
-        for (std::int64_t p = 0; p < c.k; ++p) sum += ops.a[c.transpose_a ? p * ops.lda + i : i * ops.lda + p];
-        expected[i] = sum;
+        float total = 0;
+        for (std::int64_t p0 = 0; p0 < c.k; p0 += chunk) {
+          float sum = 0;
+          for (std::int64_t p = p0; p < std::min(c.k, p0 + chunk); ++p)
+            sum += ops.a[c.transpose_a ? p * ops.lda + i : i * ops.lda + p];
+          total = p0 == 0 ? sum : total + sum;
+        }
+        expected[i] = total;
       }
       std::vector<float> plain = ops.c, with_sums = ops.c, sums(static_cast<std::size_t>(c.m), -1.0f);
       kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
@@ -300,6 +308,32 @@ TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
     }
   }
   set_num_threads(saved);
+}
+
+// A weight gradient's shape (k = batch x time far above m and n) is summed in chunks of k
+// (gemm.h): the result is the same bits on one thread and two, and as accurate as the
+// ordinary path (the usual dot-product bound against a double-precision sum).
+TEST(SmallGemm, ChunkedReductionIsThreadCountInvariantAndAccurate) {
+  std::mt19937 rng(10);
+  for (const Case& c : {Case{true, false, 384, 128, 2048, 1, 0, 0}, Case{true, false, 128, 512, 3000, 1, 1, 1}}) {
+    ASSERT_TRUE(kernels::reduced_in_chunks(c.m, c.n, c.k));
+    Operands<float> ops = make_operands<float>(c, rng, false);
+    std::vector<float> results[2];
+    const int saved = num_threads();
+    for (int threads : {1, 2}) {
+      set_num_threads(threads);
+      results[threads - 1] = ops.c;
+      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), results[threads - 1].data(), ops.ldc);
+    }
+    set_num_threads(saved);
+    // Where OpenBLAS has a native kernel for this CPU, gemm hands it large products instead.
+    const char* core = openblas_get_corename();
+    if (core == nullptr || std::string_view(core) == "Prescott") {
+      EXPECT_EQ(results[0], results[1]) << describe(c);
+    }
+    expect_matches_naive(c, ops, results[1]);
+  }
 }
 
 // The micro-kernel is compiled without ASan's per-access checks and checks its footprint once

@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <memory>
 #include <string_view>
 
 #include "ouro/kernels/cpu/parallel.h"
@@ -37,6 +38,54 @@ bool blas_is_fallback() {
   return fallback;
 }
 
+// A reduction-shaped product (reduced_in_chunks: a weight gradient, k = batch x time) is cut
+// along k into chunks of kReductionChunk. Each chunk's product is computed whole, by one
+// thread, into a buffer of its own, and the buffers are added to C in chunk order. The threads
+// split the chunks rather than C: each reads only its share of both operands, where split by
+// rows every thread would read (and pack) all of B. The chunks depend on k alone, so one
+// thread or several add the same chunks in the same order: the same bits.
+template <typename T>
+void chunked_reduction_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k,
+                            T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
+                            std::int64_t ldc, T* a_row_sums) {
+  const std::int64_t chunks = (k + kReductionChunk - 1) / kReductionChunk;
+  const std::unique_ptr<T[]> partial(new T[static_cast<std::size_t>(chunks * m * n)]);
+  const std::unique_ptr<T[]> partial_sums(a_row_sums ? new T[static_cast<std::size_t>(chunks * m)] : nullptr);
+  const int threads = static_cast<int>(std::min<std::int64_t>(num_threads(), chunks));
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
+  for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
+    const std::int64_t p0 = chunk * kReductionChunk, depth = std::min(kReductionChunk, k - p0);
+    small_gemm(transpose_a, transpose_b, m, n, depth, alpha, transpose_a ? a + p0 * lda : a + p0, lda,
+               transpose_b ? b + p0 : b + p0 * ldb, ldb, T(0), partial.get() + chunk * m * n, n, nullptr,
+               a_row_sums ? partial_sums.get() + chunk * m : nullptr);
+  }
+  // C = ((beta C + P_0) + P_1) + ..., row by row over the threads.
+  const int combine_threads = threads_for(m * n);
+#pragma omp parallel for schedule(static) num_threads(combine_threads) if (combine_threads > 1)
+  for (std::int64_t i = 0; i < m; ++i) {
+    T* row = c + i * ldc;
+    const T* first = partial.get() + i * n;
+    if (beta == T(0)) {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) row[j] = first[j];
+    } else {
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) row[j] = beta * row[j] + first[j];
+    }
+    for (std::int64_t chunk = 1; chunk < chunks; ++chunk) {
+      const T* more = partial.get() + chunk * m * n + i * n;
+#pragma omp simd
+      for (std::int64_t j = 0; j < n; ++j) row[j] += more[j];
+    }
+  }
+  if (a_row_sums)
+    for (std::int64_t i = 0; i < m; ++i) {
+      T sum = partial_sums[i];
+      for (std::int64_t chunk = 1; chunk < chunks; ++chunk) sum += partial_sums[chunk * m + i];
+      a_row_sums[i] = sum;
+    }
+}
+
 // C split into one block per thread, each computed by small_gemm: along m in multiples of 8
 // rows when m >= n, else along n in multiples of 32 columns (the kernel's tile sizes). Each
 // element is summed over k in the same order whatever the split, so the result does not even
@@ -45,6 +94,8 @@ template <typename T>
 void split_gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
                 const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
                 const T* bias, T* a_row_sums) {
+  if (!bias && reduced_in_chunks(m, n, k))
+    return chunked_reduction_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, a_row_sums);
   const int threads = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k) < kParallelFlops
                           ? 1
                           : num_threads();
@@ -79,14 +130,21 @@ void fill_rows_with_bias(std::int64_t m, std::int64_t n, const T* bias, T* c, st
 }
 
 // OpenBLAS does not see A's rows one at a time: their sums are taken in a pass of their own.
+// Summed as gemm.h promises: in order, chunk by chunk where reduced_in_chunks(m, n, k).
 template <typename T>
-void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t k, const T* a, std::int64_t lda, T* sums) {
+void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t n, std::int64_t k, const T* a, std::int64_t lda,
+                      T* sums) {
+  const std::int64_t chunk = reduced_in_chunks(m, n, k) ? kReductionChunk : std::max<std::int64_t>(k, 1);
   const int threads = threads_for(m * k);
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (std::int64_t i = 0; i < m; ++i) {
-    T sum = 0;
-    for (std::int64_t p = 0; p < k; ++p) sum += transpose_a ? a[p * lda + i] : a[i * lda + p];
-    sums[i] = sum;
+    T total = 0;
+    for (std::int64_t p0 = 0; p0 < k; p0 += chunk) {
+      T sum = 0;
+      for (std::int64_t p = p0; p < std::min(k, p0 + chunk); ++p) sum += transpose_a ? a[p * lda + i] : a[i * lda + p];
+      total = p0 == 0 ? sum : total + sum;
+    }
+    sums[i] = total;
   }
 }
 
@@ -103,14 +161,14 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
           const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
           const float* bias, float* a_row_sums) {
   if (m == 0 || n == 0) {
-    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
     return;
   }
   if (use_small_gemm(m, n, k))
     return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
   if (blas_is_fallback())
     return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
-  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
   if (bias) {
     fill_rows_with_bias(m, n, bias, c, ldc);
     beta = 1;
@@ -125,14 +183,14 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
           std::int64_t ldc, const double* bias, double* a_row_sums) {
   if (m == 0 || n == 0) {
-    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
     return;
   }
   if (use_small_gemm(m, n, k))
     return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
   if (blas_is_fallback())
     return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
-  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, k, a, lda, a_row_sums);
+  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
   if (bias) {
     fill_rows_with_bias(m, n, bias, c, ldc);
     beta = 1;
