@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <random>
 #include <string>
@@ -237,6 +238,23 @@ TEST(SmallGemm, GemmDispatchMatchesCblasAcrossTheThreshold) {
   EXPECT_GT(large, 0);
 }
 
+// kernels::gemm on a case's operands, into `c` (ops.c's layout), with the case's alpha.
+void gemm_into(const Case& c, const Operands<float>& ops, float beta, float* out, const float* bias = nullptr,
+               float* a_row_sums = nullptr) {
+  kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
+                ops.b.data(), ops.ldb, beta, out, ops.ldc, bias, a_row_sums);
+}
+
+// Runs body(threads) with the pool at 1 and then 2 threads, and restores the setting.
+void for_one_and_two_threads(const std::function<void(int)>& body) {
+  const int saved = num_threads();
+  for (int threads : {1, 2}) {
+    set_num_threads(threads);
+    body(threads);
+  }
+  set_num_threads(saved);
+}
+
 // The bias argument (a linear layer's forward) gives bit for bit what filling C's rows with the
 // bias and adding the product with beta = 1 gives, on both paths (one thread's small kernel, the
 // split over threads above the threshold), for every transpose pair, several k-blocks (k > 256)
@@ -247,9 +265,7 @@ TEST(SmallGemm, BiasArgumentEqualsFillingCWithTheBiasThenBetaOne) {
   const Case cases[] = {{false, true, 37, 70, 129, 1, 0, 2},  {false, false, 9, 33, 600, 1, 0, 0},
                         {true, true, 13, 5, 0, 1, 0, 1},      {true, false, 70, 37, 65, 0.5, 0, 0},
                         {false, true, 260, 96, 300, 1, 0, 0}, {true, false, 40, 300, 260, 1, 0, 3}};
-  const int saved = num_threads();
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
+  for_one_and_two_threads([&](int threads) {
     for (const Case& c : cases) {
       Operands<float> ops = make_operands<float>(c, rng, true);
       std::vector<float> bias(static_cast<std::size_t>(c.n));
@@ -257,17 +273,14 @@ TEST(SmallGemm, BiasArgumentEqualsFillingCWithTheBiasThenBetaOne) {
       std::vector<float> expected = ops.c;
       for (std::int64_t i = 0; i < c.m; ++i)
         for (std::int64_t j = 0; j < c.n; ++j) expected[i * ops.ldc + j] = bias[j];
-      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
-                    ops.b.data(), ops.ldb, 1.0f, expected.data(), ops.ldc);
-      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
-                    ops.b.data(), ops.ldb, 0.0f, ops.c.data(), ops.ldc, bias.data());
+      gemm_into(c, ops, 1.0f, expected.data());
+      gemm_into(c, ops, 0.0f, ops.c.data(), bias.data());
       for (std::int64_t i = 0; i < c.m; ++i)
         for (std::int64_t j = 0; j < ops.ldc; ++j)
           ASSERT_EQ(ops.c[i * ops.ldc + j], expected[i * ops.ldc + j])
               << describe(c) << " threads=" << threads << " at " << i << "," << j;
     }
-  }
-  set_num_threads(saved);
+  });
 }
 
 // a_row_sums (a linear layer's bias gradient, taken while the GEMM packs g^T) equals a plain
@@ -280,9 +293,7 @@ TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
   const Case cases[] = {{true, false, 37, 70, 129, 1, 0, 2},  {false, false, 9, 33, 600, 1, 1, 0},
                         {true, false, 384, 128, 2048, 1, 0, 0}, {true, false, 128, 512, 2048, 1, 1, 0},
                         {false, true, 260, 96, 300, 1, 0, 1},   {true, true, 13, 0, 40, 1, 0, 0}};
-  const int saved = num_threads();
-  for (int threads : {1, 2}) {
-    set_num_threads(threads);
+  for_one_and_two_threads([&](int threads) {
     for (const Case& c : cases) {
       Operands<float> ops = make_operands<float>(c, rng, false);
       std::vector<float> expected(static_cast<std::size_t>(c.m));
@@ -298,16 +309,12 @@ TEST(SmallGemm, RowSumsOfOpAEqualAnInOrderSum) {
         expected[i] = total;
       }
       std::vector<float> plain = ops.c, with_sums = ops.c, sums(static_cast<std::size_t>(c.m), -1.0f);
-      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
-                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), plain.data(), ops.ldc);
-      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
-                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), with_sums.data(), ops.ldc, nullptr,
-                    sums.data());
+      gemm_into(c, ops, static_cast<float>(c.beta), plain.data());
+      gemm_into(c, ops, static_cast<float>(c.beta), with_sums.data(), nullptr, sums.data());
       EXPECT_EQ(sums, expected) << describe(c) << " threads=" << threads;
       EXPECT_EQ(with_sums, plain) << describe(c) << " threads=" << threads;
     }
-  }
-  set_num_threads(saved);
+  });
 }
 
 // A weight gradient's shape (k = batch x time far above m and n) is summed in chunks of k
@@ -319,14 +326,10 @@ TEST(SmallGemm, ChunkedReductionIsThreadCountInvariantAndAccurate) {
     ASSERT_TRUE(kernels::reduced_in_chunks(c.m, c.n, c.k));
     Operands<float> ops = make_operands<float>(c, rng, false);
     std::vector<float> results[2];
-    const int saved = num_threads();
-    for (int threads : {1, 2}) {
-      set_num_threads(threads);
+    for_one_and_two_threads([&](int threads) {
       results[threads - 1] = ops.c;
-      kernels::gemm(c.transpose_a, c.transpose_b, c.m, c.n, c.k, static_cast<float>(c.alpha), ops.a.data(), ops.lda,
-                    ops.b.data(), ops.ldb, static_cast<float>(c.beta), results[threads - 1].data(), ops.ldc);
-    }
-    set_num_threads(saved);
+      gemm_into(c, ops, static_cast<float>(c.beta), results[threads - 1].data());
+    });
     // Where OpenBLAS has a native kernel for this CPU, gemm hands it large products instead.
     const char* core = openblas_get_corename();
     if (core == nullptr || std::string_view(core) == "Prescott") {

@@ -4,8 +4,8 @@
 #include <omp.h>
 
 #include <algorithm>
-#include <memory>
 #include <string_view>
+#include <vector>
 
 #include "ouro/kernels/cpu/parallel.h"
 #include "ouro/kernels/cpu/small_gemm.h"
@@ -49,22 +49,27 @@ void chunked_reduction_gemm(bool transpose_a, bool transpose_b, std::int64_t m, 
                             T alpha, const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c,
                             std::int64_t ldc, T* a_row_sums) {
   const std::int64_t chunks = (k + kReductionChunk - 1) / kReductionChunk;
-  const std::unique_ptr<T[]> partial(new T[static_cast<std::size_t>(chunks * m * n)]);
-  const std::unique_ptr<T[]> partial_sums(a_row_sums ? new T[static_cast<std::size_t>(chunks * m)] : nullptr);
+  // The chunks' buffers belong to the calling thread and are kept: a training step makes these
+  // products every step, and fresh allocations of this size would be fresh pages each time.
+  thread_local std::vector<T> partial_buffer, partial_sums_buffer;
+  partial_buffer.resize(static_cast<std::size_t>(chunks * m * n));
+  if (a_row_sums) partial_sums_buffer.resize(static_cast<std::size_t>(chunks * m));
+  T* const partial = partial_buffer.data();
+  T* const partial_sums = partial_sums_buffer.data();
   const int threads = static_cast<int>(std::min<std::int64_t>(num_threads(), chunks));
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
   for (std::int64_t chunk = 0; chunk < chunks; ++chunk) {
     const std::int64_t p0 = chunk * kReductionChunk, depth = std::min(kReductionChunk, k - p0);
     small_gemm(transpose_a, transpose_b, m, n, depth, alpha, transpose_a ? a + p0 * lda : a + p0, lda,
-               transpose_b ? b + p0 : b + p0 * ldb, ldb, T(0), partial.get() + chunk * m * n, n, nullptr,
-               a_row_sums ? partial_sums.get() + chunk * m : nullptr);
+               transpose_b ? b + p0 : b + p0 * ldb, ldb, T(0), partial + chunk * m * n, n, nullptr,
+               a_row_sums ? partial_sums + chunk * m : nullptr);
   }
   // C = ((beta C + P_0) + P_1) + ..., row by row over the threads.
   const int combine_threads = threads_for(m * n);
 #pragma omp parallel for schedule(static) num_threads(combine_threads) if (combine_threads > 1)
   for (std::int64_t i = 0; i < m; ++i) {
     T* row = c + i * ldc;
-    const T* first = partial.get() + i * n;
+    const T* first = partial + i * n;
     if (beta == T(0)) {
 #pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) row[j] = first[j];
@@ -73,7 +78,7 @@ void chunked_reduction_gemm(bool transpose_a, bool transpose_b, std::int64_t m, 
       for (std::int64_t j = 0; j < n; ++j) row[j] = beta * row[j] + first[j];
     }
     for (std::int64_t chunk = 1; chunk < chunks; ++chunk) {
-      const T* more = partial.get() + chunk * m * n + i * n;
+      const T* more = partial + chunk * m * n + i * n;
 #pragma omp simd
       for (std::int64_t j = 0; j < n; ++j) row[j] += more[j];
     }
@@ -150,6 +155,17 @@ void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t n, std::int
 
 }  // namespace
 
+namespace {
+
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha, const float* a,
+               blasint lda, const float* b, blasint ldb, float beta, float* c, blasint ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, double alpha, const double* a,
+               blasint lda, const double* b, blasint ldb, double beta, double* c, blasint ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
 // Products with m * n * k <= kSmallGemmMaxWork (2^21) run in ouro's own kernel on the calling
 // thread. Debian's OpenBLAS 0.3.21 does not know recent Intel cores and falls back to its SSE3
 // Prescott kernels, which the small kernel beats 2-4x on one thread at every size measured
@@ -157,9 +173,10 @@ void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t n, std::int
 // (kParallelFlops). Above it the configured threads go to OpenBLAS where it has a native
 // kernel for this CPU, and to the small kernel split over the threads where it has only the
 // Prescott fallback (blas_is_fallback).
-void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
-          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
-          const float* bias, float* a_row_sums) {
+template <typename T>
+void gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, T alpha,
+               const T* a, std::int64_t lda, const T* b, std::int64_t ldb, T beta, T* c, std::int64_t ldc,
+               const T* bias, T* a_row_sums) {
   if (m == 0 || n == 0) {
     if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
     return;
@@ -174,31 +191,23 @@ void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, st
     beta = 1;
   }
   choose_blas_threads(m, n, k);
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  blas_gemm(transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans, static_cast<blasint>(m),
+            static_cast<blasint>(n), static_cast<blasint>(k), alpha, a, static_cast<blasint>(lda), b,
+            static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+}
+
+}  // namespace
+
+void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, float alpha,
+          const float* a, std::int64_t lda, const float* b, std::int64_t ldb, float beta, float* c, std::int64_t ldc,
+          const float* bias, float* a_row_sums) {
+  gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
 }
 
 void gemm(bool transpose_a, bool transpose_b, std::int64_t m, std::int64_t n, std::int64_t k, double alpha,
           const double* a, std::int64_t lda, const double* b, std::int64_t ldb, double beta, double* c,
           std::int64_t ldc, const double* bias, double* a_row_sums) {
-  if (m == 0 || n == 0) {
-    if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
-    return;
-  }
-  if (use_small_gemm(m, n, k))
-    return small_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
-  if (blas_is_fallback())
-    return split_gemm(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
-  if (a_row_sums) sum_rows_of_op_a(transpose_a, m, n, k, a, lda, a_row_sums);
-  if (bias) {
-    fill_rows_with_bias(m, n, bias, c, ldc);
-    beta = 1;
-  }
-  choose_blas_threads(m, n, k);
-  cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<blasint>(m), static_cast<blasint>(n), static_cast<blasint>(k), alpha, a,
-              static_cast<blasint>(lda), b, static_cast<blasint>(ldb), beta, c, static_cast<blasint>(ldc));
+  gemm_impl(transpose_a, transpose_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, bias, a_row_sums);
 }
 
 }  // namespace ouro::kernels

@@ -64,6 +64,36 @@ inline void prefetch_span(const T* p, std::int64_t count) {
     __builtin_prefetch(p + offset);
 }
 
+// `count` rows of a row-major matrix (row r at src + r * ld, `width` values each) into
+// ceil(width / W) panels, each [count][W], zero-padded: op(A) when A is transposed, op(B) when
+// B is not. Row by row: each row is read once, contiguously, and dealt out W values at a time
+// to the panels. (Panel by panel, every row would be visited width / W times for W values each,
+// a strided walk the prefetchers do not follow: in a weight gradient, whose operands are
+// [batch x time, features] activations and output gradients, that walk stalled on memory.)
+// With `sums`, each column of the rows is also added into sums[column] (rows in order).
+template <typename T, int W>
+void pack_rows(const T* src, std::int64_t ld, std::int64_t count, std::int64_t width, T* out, T* sums) {
+  for (std::int64_t r = 0; r < count; ++r) {
+    const T* row = src + r * ld;
+    if (r + kPrefetchRows < count) prefetch_span(row + kPrefetchRows * ld, width);
+    for (std::int64_t j0 = 0; j0 < width; j0 += W) {
+      const std::int64_t cols = std::min<std::int64_t>(W, width - j0);
+      T* dst = out + j0 * count + r * W;
+      if (cols == W) {
+#pragma omp simd
+        for (int j = 0; j < W; ++j) dst[j] = row[j0 + j];
+      } else {
+        for (std::int64_t j = 0; j < cols; ++j) dst[j] = row[j0 + j];
+        for (std::int64_t j = cols; j < W; ++j) dst[j] = T(0);
+      }
+    }
+    if (sums) {
+#pragma omp simd
+      for (std::int64_t j = 0; j < width; ++j) sums[j] += row[j];
+    }
+  }
+}
+
 // op(A)[rows ic.., cols pc..] (mc x kc) into ceil(mc / MR) panels, each [kc][MR].
 // With `sums`, also adds each packed row of op(A) into sums[i] (p in order: called for the
 // k-blocks in order, it gives each row's sum over all of k, as a plain loop would).
@@ -71,29 +101,7 @@ template <typename T, int MR>
 void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::int64_t pc, std::int64_t mc,
             std::int64_t kc, T* out, T* sums) {
   if (transpose) {  // op(A)(i, p) = A[p, i]: row p of A holds op(A)'s column p
-    // p outermost: each of A's rows is read once, its mc values contiguously, and dealt out
-    // MR at a time to the panels. (Panel by panel, every row would be visited mc / MR times
-    // for MR values each, a strided walk the prefetchers do not follow: in a weight gradient,
-    // where A is the output gradient [batch x time, out], that walk stalled on memory.)
-    for (std::int64_t p = 0; p < kc; ++p) {
-      const T* src = a + (pc + p) * lda + ic;
-      if (p + kPrefetchRows < kc) prefetch_span(src + kPrefetchRows * lda, mc);
-      for (std::int64_t i0 = 0; i0 < mc; i0 += MR) {
-        const std::int64_t rows = std::min<std::int64_t>(MR, mc - i0);
-        T* dst = out + i0 * kc + p * MR;
-        if (rows == MR) {
-#pragma omp simd
-          for (int i = 0; i < MR; ++i) dst[i] = src[i0 + i];
-        } else {
-          for (std::int64_t i = 0; i < rows; ++i) dst[i] = src[i0 + i];
-          for (std::int64_t i = rows; i < MR; ++i) dst[i] = T(0);
-        }
-      }
-      if (sums) {
-#pragma omp simd
-        for (std::int64_t i = 0; i < mc; ++i) sums[i] += src[i];
-      }
-    }
+    pack_rows<T, MR>(a + pc * lda + ic, lda, kc, mc, out, sums);
     return;
   }
   for (std::int64_t i0 = 0; i0 < mc; i0 += MR) {
@@ -126,23 +134,8 @@ void pack_a(bool transpose, const T* a, std::int64_t lda, std::int64_t ic, std::
 template <typename T, int NR>
 void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::int64_t jc, std::int64_t kc,
             std::int64_t nc, T* out) {
-  if (!transpose) {  // op(B)(p, j) = B[p, j]: row p of B, dealt out NR values per panel
-    // p outermost, each row read once and contiguously, as in pack_a's transposed case.
-    for (std::int64_t p = 0; p < kc; ++p) {
-      const T* src = b + (pc + p) * ldb + jc;
-      if (p + kPrefetchRows < kc) prefetch_span(src + kPrefetchRows * ldb, nc);
-      for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
-        const std::int64_t cols = std::min<std::int64_t>(NR, nc - j0);
-        T* dst = out + j0 * kc + p * NR;
-        if (cols == NR) {
-#pragma omp simd
-          for (int j = 0; j < NR; ++j) dst[j] = src[j0 + j];
-        } else {
-          for (std::int64_t j = 0; j < cols; ++j) dst[j] = src[j0 + j];
-          for (std::int64_t j = cols; j < NR; ++j) dst[j] = T(0);
-        }
-      }
-    }
+  if (!transpose) {  // op(B)(p, j) = B[p, j]: row p of B holds op(B)'s row p
+    pack_rows<T, NR>(b + pc * ldb + jc, ldb, kc, nc, out, nullptr);
     return;
   }
   for (std::int64_t j0 = 0; j0 < nc; j0 += NR) {
