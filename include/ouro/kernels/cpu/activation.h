@@ -3,6 +3,7 @@
 #pragma once
 #include <cmath>
 #include <numbers>
+#include <type_traits>
 
 #include "ouro/kernels/cpu/vector_math.h"
 
@@ -36,22 +37,35 @@ T gelu_erf_derivative(T x) {
 // function (0.5 (1 + tanh u) = 1 / (1 + e^-2u)) without the cancellation of 1 + tanh for
 // negative u, through vector_exp: std::tanh on float is an opaque libm call that kept the
 // loops scalar, and was half of a GPT training step (bench/bench_gpt.cpp). e^-2u is capped
-// at e^80 (finite in float; the result there is ~1e-35 x, zero to any tolerance).
+// at e^80 (finite in float; the result there is ~1e-35 x, zero to any tolerance). For float
+// it is also floored at e^-87, where 1 + e^-2u is already exactly 1, so the normal-range
+// exp_float_normal serves: the same bits as exp_float, with GELU forward and backward ~30%
+// faster (the two plain clamps become a vmaxps and a vminps, exp_float's edge handling goes).
+// Always inlined, as are the value and derivative below: a call to any of them out of line
+// keeps the elementwise loop that maps it scalar (4x slower).
 template <typename T>
-T gelu_tanh_exp(T x) {
+[[gnu::always_inline]] inline T gelu_tanh_exp(T x) {
   const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
-  const T z = T(-2) * k * (x + T(0.044715) * x * x * x);
-  return vector_exp(z < T(80) ? z : T(80));
+  T z = T(-2) * k * (x + T(0.044715) * x * x * x);
+  if constexpr (std::is_same_v<T, float>) {
+    static_assert(kExpNormalLow <= -87.0f && 80.0f <= kExpNormalHigh);
+    // A NaN x becomes z = -87 here; the callers' x / (1 + e) and x * ... still give NaN.
+    z = z > -87.0f ? z : -87.0f;
+    z = z < 80.0f ? z : 80.0f;
+    return exp_float_normal(z);
+  } else {
+    return std::exp(z < T(80) ? z : T(80));
+  }
 }
 
 template <typename T>
-T gelu_tanh_value(T x) {
+[[gnu::always_inline]] inline T gelu_tanh_value(T x) {
   return x / (T(1) + gelu_tanh_exp(x));
 }
 
 // d/dx x s(2u) = s + 2 x u' s (1 - s), with s = 1 / (1 + e), 1 - s = e s (no cancellation).
 template <typename T>
-T gelu_tanh_derivative(T x) {
+[[gnu::always_inline]] inline T gelu_tanh_derivative(T x) {
   const T k = static_cast<T>(std::numbers::sqrt2 * std::numbers::inv_sqrtpi);
   const T e = gelu_tanh_exp(x);
   const T s = T(1) / (T(1) + e);

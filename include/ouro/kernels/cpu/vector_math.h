@@ -22,18 +22,18 @@ namespace ouro::kernels {
 // overflows to +inf, x < ln(2^-150) underflows to 0 (as the correctly rounded result does),
 // and NaN passes through the clamp and stays NaN. The clamp is the only select: a branch after
 // the polynomial made GCC sink the polynomial into it and then refuse to if-convert the loop.
-inline float exp_float(float x) {
-  constexpr float kLow = -104.5f, kHigh = 89.0f;
+// e^r * 2^n in two parts: x reduced to r = x - n ln2 with n = round(x / ln2), and the
+// polynomial e^r, here; the caller applies 2^n (exp_float for every float, exp_float_normal
+// where the result is known to be normal). `n_bits` gets n as an integer.
+[[gnu::always_inline]] inline float exp_float_reduced(float x, std::int32_t& n_bits) {
   constexpr float kLog2e = 1.44269504088896341f;
   constexpr float kC1 = 0.693359375f;  // ln2 = kC1 + kC2, kC1 exact in 9 bits
   constexpr float kC2 = -2.12194440e-4f;
   // 1.5 * 2^23: adding it rounds to the nearest integer (ties to even) in the low mantissa bits.
   constexpr float kRound = 12582912.0f;
-  x = x < kLow ? kLow : x;
-  x = x > kHigh ? kHigh : x;
   const float shifted = x * kLog2e + kRound;
   const float n = shifted - kRound;
-  const std::int32_t ni = std::bit_cast<std::int32_t>(shifted) - std::bit_cast<std::int32_t>(kRound);
+  n_bits = std::bit_cast<std::int32_t>(shifted) - std::bit_cast<std::int32_t>(kRound);
   float r = x - n * kC1;
   r = r - n * kC2;
   float p = 1.9875691500e-4f;
@@ -42,11 +42,30 @@ inline float exp_float(float x) {
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
-  const float er = (p * (r * r) + r) + 1.0f;
+  return (p * (r * r) + r) + 1.0f;
+}
+
+inline float exp_float(float x) {
+  constexpr float kLow = -104.5f, kHigh = 89.0f;
+  x = x < kLow ? kLow : x;
+  x = x > kHigh ? kHigh : x;
+  std::int32_t ni;
+  const float er = exp_float_reduced(x, ni);
   const std::int32_t half = ni >> 1;  // floor(n/2): both factors' exponents lie in [-76, 64]
   const float scale_a = std::bit_cast<float>((half + 127) << 23);
   const float scale_b = std::bit_cast<float>((ni - half + 127) << 23);
   return er * scale_a * scale_b;
+}
+
+// e^x for x in [kExpNormalLow, kExpNormalHigh], where e^x is a normal float: one scale factor
+// instead of exp_float's two and no clamps of its own (the caller's range is the clamp), about
+// a fifth fewer instructions. Bit for bit exp_float's result on that range: there 2^n is one
+// normal float and er * 2^n as exact as er * 2^half * 2^(n - half).
+constexpr float kExpNormalLow = -87.0f, kExpNormalHigh = 88.0f;
+[[gnu::always_inline]] inline float exp_float_normal(float x) {
+  std::int32_t ni;
+  const float er = exp_float_reduced(x, ni);
+  return er * std::bit_cast<float>((ni + 127) << 23);
 }
 
 // e^x: the vectorisable exp_float for float, std::exp otherwise (double keeps libm's accuracy).
