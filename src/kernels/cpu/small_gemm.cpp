@@ -158,19 +158,21 @@ void pack_b(bool transpose, const T* b, std::int64_t ldb, std::int64_t pc, std::
   }
 }
 
-// C[0:rows, 0:cols] = alpha * (packed A panel @ packed B panel) + beta * C, the tile's sums
-// taken over p in order. beta == 0 writes without reading C (BLAS: old NaNs do not survive).
-// A non-null bias (only with beta == 0) is added to every row as the tile is stored: C = alpha
-// * AB + bias, one rounding as if C had held the bias and beta were 1, without that extra pass.
+// The MR x NR tile C = alpha * (packed A panel @ packed B panel) + beta * C, its sums taken
+// over p in order. beta == 0 writes without reading C (BLAS: old NaNs do not survive). A
+// non-null bias (only with beta == 0) is added to every row as the tile is stored: C = alpha *
+// AB + bias, one rounding as if C had held the bias and beta were 1, without that extra pass.
+// Whole tiles only, so the accumulators are indexed by constants alone and GCC keeps them in
+// registers: with a store bounded at run time here, it also kept a copy of the tile in memory
+// and zeroed it (rep stos, 1 KiB) on every call. Tiles cut by C's edge go through store_edge.
 // Under ASan its footprint (both panels, the rows of the C tile) is checked once per call
 // rather than at each access (kernels/cpu/sanitizer_footprint.h).
 template <typename T, int MR, int NR>
 OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap, const T* __restrict bp, T alpha,
-                                             T beta, T* __restrict c, std::int64_t ldc, std::int64_t rows,
-                                             std::int64_t cols, const T* __restrict bias) {
+                                             T beta, T* __restrict c, std::int64_t ldc, const T* __restrict bias) {
   check_footprint(ap, static_cast<std::size_t>(kc * MR) * sizeof(T));
   check_footprint(bp, static_cast<std::size_t>(kc * NR) * sizeof(T));
-  for (std::int64_t i = 0; i < rows; ++i) check_footprint(c + i * ldc, static_cast<std::size_t>(cols) * sizeof(T));
+  for (int i = 0; i < MR; ++i) check_footprint(c + i * ldc, static_cast<std::size_t>(NR) * sizeof(T));
   T acc[MR][NR];
   for (int i = 0; i < MR; ++i)
 #pragma omp simd
@@ -185,30 +187,34 @@ OURO_FOOTPRINT_CHECKED void micro_kernel(std::int64_t kc, const T* __restrict ap
       for (int j = 0; j < NR; ++j) acc[i][j] = multiply_add(ai, b[j], acc[i][j]);
     }
   }
-  if (bias) check_footprint(bias, static_cast<std::size_t>(cols) * sizeof(T));
-  if (rows == MR && cols == NR) {
-    for (int i = 0; i < MR; ++i) {
-      T* row = c + i * ldc;
-      if (bias) {
+  if (bias) check_footprint(bias, static_cast<std::size_t>(NR) * sizeof(T));
+  for (int i = 0; i < MR; ++i) {
+    T* row = c + i * ldc;
+    if (bias) {
 #pragma omp simd
-        for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j] + bias[j];
-      } else if (beta == T(0)) {
+      for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j] + bias[j];
+    } else if (beta == T(0)) {
 #pragma omp simd
-        for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j];
-      } else if (beta == T(1)) {
+      for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j];
+    } else if (beta == T(1)) {
 #pragma omp simd
-        for (int j = 0; j < NR; ++j) row[j] += alpha * acc[i][j];
-      } else {
+      for (int j = 0; j < NR; ++j) row[j] += alpha * acc[i][j];
+    } else {
 #pragma omp simd
-        for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j] + beta * row[j];
-      }
+      for (int j = 0; j < NR; ++j) row[j] = alpha * acc[i][j] + beta * row[j];
     }
-    return;
   }
+}
+
+// C[0:rows, 0:cols] of a tile cut by C's edge, from `edge` = alpha * AB as micro_kernel
+// computed it into a whole tile of its own (beta 0, no bias): the same roundings, so the
+// same values as a whole tile's.
+template <typename T, int NR>
+void store_edge(const T* edge, T beta, T* c, std::int64_t ldc, std::int64_t rows, std::int64_t cols, const T* bias) {
   for (std::int64_t i = 0; i < rows; ++i) {
     T* row = c + i * ldc;
     for (std::int64_t j = 0; j < cols; ++j) {
-      const T value = alpha * acc[i][j];
+      const T value = edge[i * NR + j];
       row[j] = bias         ? value + bias[j]
                : beta == T(0) ? value
                : beta == T(1) ? row[j] + value
@@ -268,9 +274,16 @@ void small_gemm_impl(bool transpose_a, bool transpose_b, std::int64_t m, std::in
           const std::int64_t cols = std::min<std::int64_t>(NR, nc - jr);
           for (std::int64_t ir = 0; ir < mc; ir += MR) {
             const std::int64_t rows = std::min<std::int64_t>(MR, mc - ir);
-            micro_kernel<T, MR, NR>(kc, packed_a + ir * kc, packed_b + jr * kc, alpha, block_beta,
-                                    c + (ic + ir) * ldc + jc + jr, ldc, rows, cols,
-                                    bias && pc == 0 ? bias + jc + jr : nullptr);
+            T* const tile_c = c + (ic + ir) * ldc + jc + jr;
+            const T* const tile_bias = bias && pc == 0 ? bias + jc + jr : nullptr;
+            if (rows == MR && cols == NR) {
+              micro_kernel<T, MR, NR>(kc, packed_a + ir * kc, packed_b + jr * kc, alpha, block_beta, tile_c, ldc,
+                                      tile_bias);
+            } else {
+              alignas(64) T edge[MR * NR];
+              micro_kernel<T, MR, NR>(kc, packed_a + ir * kc, packed_b + jr * kc, alpha, T(0), edge, NR, nullptr);
+              store_edge<T, NR>(edge, block_beta, tile_c, ldc, rows, cols, tile_bias);
+            }
           }
         }
       }
