@@ -120,6 +120,10 @@ for (mode, who, threads) in sorted(k for k in rates if k[1]):
         line += (f"   {mfu(key, threads, 'sgemm', 0):>12.0%} {mfu(key, threads, 'sgemm', 1):>8.0%}"
                  f"   {mfu(key, threads, 'ouro-gemm', 0):>16.0%} {mfu(key, threads, 'ouro-gemm', 1):>8.0%}")
     print(line)
+for threads in (1, 2):
+    per_rep = sorted(run[0] * FLOPS_PER_TOKEN / ref[0]
+                     for run, ref in zip(rates[("train", "ouro", threads)], rates[("sgemm", "", threads)]))
+    print(f"train ouro {threads} thread(s), MFU vs sgemm in each repetition: " + ", ".join(f"{x:.0%}" for x in per_rep))
 if have_torch:
     for mode in ("train", "generate", "generate-cached"):
         print(f"{mode}: ouro best / pytorch best = {best[(mode, 'ouro')] / best[(mode, 'pytorch')]:.2f}x")
