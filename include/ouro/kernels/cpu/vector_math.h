@@ -11,17 +11,6 @@
 
 namespace ouro::kernels {
 
-// e^x for float, branch-free. Cephes' expf scheme (S. Moshier, cephes/single/expf.c):
-//   n = round(x / ln2), r = x - n*ln2 with ln2 split in two constants (C1 has 9 significant
-//   bits, so n*C1 and x - n*C1 are exact for |n| < 2^15), e^r ~ 1 + r + r^2 P(r) on
-//   |r| <= ln2/2 with Cephes' degree-5 minimax P (relative error ~1e-7 before rounding).
-// 2^n is applied as two factors 2^(n/2) * 2^(n - n/2), each a normal float built from exponent
-// bits, so n = 128 (x just below ln(FLT_MAX)) and results down to 2^-149 come out right; at
-// most the last product rounds. Inputs are clamped to [-104.5, 89] first, which keeps the
-// integer conversion in range and lets the arithmetic itself give the limits: x > ln(FLT_MAX)
-// overflows to +inf, x < ln(2^-150) underflows to 0 (as the correctly rounded result does),
-// and NaN passes through the clamp and stays NaN. The clamp is the only select: a branch after
-// the polynomial made GCC sink the polynomial into it and then refuse to if-convert the loop.
 // e^r * 2^n in two parts: x reduced to r = x - n ln2 with n = round(x / ln2), and the
 // polynomial e^r, here; the caller applies 2^n (exp_float for every float, exp_float_normal
 // where the result is known to be normal). `n_bits` gets n as an integer.
@@ -45,6 +34,17 @@ namespace ouro::kernels {
   return (p * (r * r) + r) + 1.0f;
 }
 
+// e^x for float, branch-free. Cephes' expf scheme (S. Moshier, cephes/single/expf.c):
+//   n = round(x / ln2), r = x - n*ln2 with ln2 split in two constants (C1 has 9 significant
+//   bits, so n*C1 and x - n*C1 are exact for |n| < 2^15), e^r ~ 1 + r + r^2 P(r) on
+//   |r| <= ln2/2 with Cephes' degree-5 minimax P (relative error ~1e-7 before rounding).
+// 2^n is applied as two factors 2^(n/2) * 2^(n - n/2), each a normal float built from exponent
+// bits, so n = 128 (x just below ln(FLT_MAX)) and results down to 2^-149 come out right; at
+// most the last product rounds. Inputs are clamped to [-104.5, 89] first, which keeps the
+// integer conversion in range and lets the arithmetic itself give the limits: x > ln(FLT_MAX)
+// overflows to +inf, x < ln(2^-150) underflows to 0 (as the correctly rounded result does),
+// and NaN passes through the clamp and stays NaN. The clamp is the only select: a branch after
+// the polynomial made GCC sink the polynomial into it and then refuse to if-convert the loop.
 inline float exp_float(float x) {
   constexpr float kLow = -104.5f, kHigh = 89.0f;
   x = x < kLow ? kLow : x;
