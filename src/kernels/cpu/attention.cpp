@@ -213,7 +213,7 @@ void attention_forward(const AttentionShape& s, T scale, const T* q, AttentionSt
           row_max[r] = minus_infinity;
           row_sum[r] = T(0);
         }
-        std::fill(acc.begin(), acc.end(), T(0));
+        if (end == 0) std::fill(acc.begin(), acc.end(), T(0));  // no keys: nothing sets acc below
         for (std::int64_t j0 = 0; j0 < end; j0 += kKeyBlock) {
           const std::int64_t n = std::min(kKeyBlock, end - j0);
           T* st = scores.data();
@@ -257,7 +257,11 @@ void attention_forward(const AttentionShape& s, T scale, const T* q, AttentionSt
               for (std::int64_t d = 0; d < D; ++d) a[d] *= factor;
             }
           // acc[query][d] += sum over the block's keys of P[query][key] V[key][d].
-          block_product<T, true>(rows, D, n, st, 1, R, vr.data + j0 * vr.ld, vr.ld, acc.data(), ldd);
+          // The first key block sets acc, the later ones add to it.
+          if (j0 == 0)
+            block_product<T, false>(rows, D, n, st, 1, R, vr.data, vr.ld, acc.data(), ldd);
+          else
+            block_product<T, true>(rows, D, n, st, 1, R, vr.data + j0 * vr.ld, vr.ld, acc.data(), ldd);
         }
         T* lse_rows = lse + (b * s.heads + h) * s.queries + i0;
         for (std::int64_t r = 0; r < rows; ++r) {
