@@ -12,7 +12,9 @@
 // keys (defaults = the chosen recipe): cell lstm, hidden 8, window 9, rollout 10,
 // sampling free_running, k 20 (inverse_sigmoid), transform sqrt, skip least_squares,
 // epochs 20, lr 0.003, batch 32, seeds 5 (averaged), seed0 7, clip 0,
-// folds 1811-1850,1851-1885,1886-1920; test 0. Runs in a few seconds at one thread.
+// folds 1811-1850,1851-1885,1886-1920; test 0; scales 1 and stretches 1 (augmentation: the
+// training series is also used multiplied by each scale and resampled to each multiple of its
+// cycle length, e.g. stretches=0.9,1,1.1). Runs in a few seconds at one thread.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -29,6 +31,33 @@ double rmse(const std::vector<double>& e) {
   double s = 0;
   for (double x : e) s += x * x;
   return std::sqrt(s / static_cast<double>(e.size()));
+}
+
+std::vector<double> parse_list(const std::string& text) {
+  std::vector<double> values;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    const std::size_t comma = text.find(',', pos);
+    values.push_back(std::stod(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos)));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return values;
+}
+
+// The series resampled by linear interpolation so that its cycles last `stretch` times as
+// long, then multiplied by `scale`: augmented training series with other cycle lengths and
+// amplitudes than the ones seen.
+std::vector<double> warp(const std::vector<double>& y, double stretch, double scale) {
+  const std::size_t n = static_cast<std::size_t>(std::floor(static_cast<double>(y.size() - 1) * stretch)) + 1;
+  std::vector<double> out(n);
+  for (std::size_t j = 0; j < n; ++j) {
+    const double t = static_cast<double>(j) / stretch;
+    const std::size_t i = std::min(static_cast<std::size_t>(t), y.size() - 2);
+    const double f = t - static_cast<double>(i);
+    out[j] = scale * ((1 - f) * y[i] + f * y[i + 1]);
+  }
+  return out;
 }
 
 std::vector<std::pair<int, int>> parse_folds(const std::string& text) {
@@ -53,7 +82,8 @@ int main(int argc, char** argv) {
       {"cell", "lstm"},      {"hidden", "8"},         {"window", "9"},   {"rollout", "10"},
       {"sampling", "free_running"}, {"k", "20"},      {"transform", "sqrt"}, {"skip", "least_squares"},
       {"epochs", "20"},      {"lr", "0.003"},         {"batch", "32"},   {"seeds", "5"},
-      {"seed0", "7"},        {"clip", "0"},           {"test", "0"},     {"folds", "1811-1850,1851-1885,1886-1920"}};
+      {"seed0", "7"},        {"clip", "0"},           {"test", "0"},     {"folds", "1811-1850,1851-1885,1886-1920"},
+      {"scales", "1"},       {"stretches", "1"}};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const std::size_t eq = arg.find('=');
@@ -108,7 +138,16 @@ int main(int argc, char** argv) {
                          .verbose = Verbosity::Silent,
                          .generators = {{"forecaster.sampling", &member->sampling_generator()}}};
       if (std::stod(kv["clip"]) > 0) options.clip_grad_norm = std::stod(kv["clip"]);
-      trainer.fit(member->windows(fit_values), options);
+      std::vector<Tensor> inputs, targets;
+      for (double stretch : parse_list(kv["stretches"]))
+        for (double scale : parse_list(kv["scales"])) {
+          const std::vector<double> warped = warp(fit_part, stretch, scale);
+          const Dataset d =
+              member->windows(Tensor::from_vector(warped, {static_cast<std::int64_t>(warped.size()), 1}));
+          inputs.push_back(d.inputs);
+          targets.push_back(d.targets);
+        }
+      trainer.fit(Dataset{concat(inputs, 0), concat(targets, 0)}, options);
       const std::vector<double> f = member->forecast(histories, static_cast<std::int64_t>(kMaxHorizon)).to_vector();
       for (std::size_t i = 0; i < f.size(); ++i) forecast[i] += f[i] / seeds;
     }
