@@ -50,6 +50,7 @@
 #include "ouro/nn/feedback.h"
 #include "ouro/nn/forecaster.h"
 #include "ouro/data/autoregression.h"
+#include "ouro/data/linear_solve.h"
 #include "ouro/data/timeseries.h"
 #include "ouro/nn/recurrent.h"
 #include "ouro/nn/jordan.h"

@@ -4,36 +4,9 @@
 #include <limits>
 
 #include "ouro/core/error.h"
+#include "ouro/data/linear_solve.h"
 
 namespace ouro {
-namespace {
-
-// Solves a x = b (n x n, row-major) by Gaussian elimination with partial pivoting.
-std::vector<double> solve(std::vector<double> a, std::vector<double> b) {
-  const std::size_t n = b.size();
-  for (std::size_t col = 0; col < n; ++col) {
-    std::size_t pivot = col;
-    for (std::size_t r = col + 1; r < n; ++r)
-      if (std::abs(a[r * n + col]) > std::abs(a[pivot * n + col])) pivot = r;
-    OURO_CHECK(a[pivot * n + col] != 0, "AutoRegression::fit: the normal equations are singular (a constant series?)");
-    for (std::size_t c = 0; c < n; ++c) std::swap(a[col * n + c], a[pivot * n + c]);
-    std::swap(b[col], b[pivot]);
-    for (std::size_t r = col + 1; r < n; ++r) {
-      const double factor = a[r * n + col] / a[col * n + col];
-      for (std::size_t c = col; c < n; ++c) a[r * n + c] -= factor * a[col * n + c];
-      b[r] -= factor * b[col];
-    }
-  }
-  std::vector<double> x(n);
-  for (std::size_t i = n; i-- > 0;) {
-    double s = b[i];
-    for (std::size_t c = i + 1; c < n; ++c) s -= a[i * n + c] * x[c];
-    x[i] = s / a[i * n + i];
-  }
-  return x;
-}
-
-}  // namespace
 
 AutoRegression AutoRegression::fit(const std::vector<double>& y, std::size_t p, std::size_t first) {
   OURO_CHECK(p >= 1, "AutoRegression::fit: the order p must be >= 1, got ", p);
@@ -50,7 +23,7 @@ AutoRegression AutoRegression::fit(const std::vector<double>& y, std::size_t p, 
       for (std::size_t j = 0; j < k; ++j) xtx[i * k + j] += regressor(t, i) * regressor(t, j);
     }
   AutoRegression model;
-  model.coefficients = solve(xtx, xty);
+  model.coefficients = solve_linear_system(xtx, xty, "AutoRegression::fit");
   double sse = 0;
   for (std::size_t t = first; t < y.size(); ++t) {
     double f = model.coefficients[0];

@@ -102,25 +102,7 @@ double in_sample_linear_bound(const std::vector<double>& y, std::size_t first_or
       for (std::size_t j = 0; j < k; ++j) xtx[i * k + j] += x[i] * x[j];
     }
   }
-  // Gaussian elimination with partial pivoting on the normal equations (k <= 10).
-  for (std::size_t c = 0; c < k; ++c) {
-    std::size_t pivot = c;
-    for (std::size_t r = c + 1; r < k; ++r)
-      if (std::abs(xtx[r * k + c]) > std::abs(xtx[pivot * k + c])) pivot = r;
-    for (std::size_t j = 0; j < k; ++j) std::swap(xtx[c * k + j], xtx[pivot * k + j]);
-    std::swap(xty[c], xty[pivot]);
-    for (std::size_t r = c + 1; r < k; ++r) {
-      const double f = xtx[r * k + c] / xtx[c * k + c];
-      for (std::size_t j = c; j < k; ++j) xtx[r * k + j] -= f * xtx[c * k + j];
-      xty[r] -= f * xty[c];
-    }
-  }
-  std::vector<double> w(k);
-  for (std::size_t c = k; c-- > 0;) {
-    double v = xty[c];
-    for (std::size_t j = c + 1; j < k; ++j) v -= xtx[c * k + j] * w[j];
-    w[c] = v / xtx[c * k + c];
-  }
+  const std::vector<double> w = solve_linear_system(xtx, xty, "in_sample_linear_bound");
   std::vector<double> errors;
   for (std::size_t o = first_origin; o <= last_origin; ++o) {
     const std::vector<double> x = row(o);
