@@ -33,15 +33,22 @@ double rmse(const std::vector<double>& e) {
   return std::sqrt(s / static_cast<double>(e.size()));
 }
 
-std::vector<double> parse_list(const std::string& text) {
-  std::vector<double> values;
+// The comma-separated parts of a key's value.
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
   std::size_t pos = 0;
   while (pos < text.size()) {
     const std::size_t comma = text.find(',', pos);
-    values.push_back(std::stod(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos)));
+    parts.push_back(text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
     if (comma == std::string::npos) break;
     pos = comma + 1;
   }
+  return parts;
+}
+
+std::vector<double> parse_list(const std::string& text) {
+  std::vector<double> values;
+  for (const std::string& part : split_commas(text)) values.push_back(std::stod(part));
   return values;
 }
 
@@ -62,22 +69,15 @@ std::vector<double> warp(const std::vector<double>& y, double stretch, double sc
 
 std::vector<std::pair<int, int>> parse_folds(const std::string& text) {
   std::vector<std::pair<int, int>> folds;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    const std::size_t comma = text.find(',', pos);
-    const std::string part = text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+  for (const std::string& part : split_commas(text)) {
     const std::size_t dash = part.find('-');
     OURO_CHECK(dash != std::string::npos, "folds: expected FIRST-LAST year blocks, got '", part, "'");
     folds.push_back({std::stoi(part.substr(0, dash)), std::stoi(part.substr(dash + 1))});
-    if (comma == std::string::npos) break;
-    pos = comma + 1;
   }
   return folds;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_selection(int argc, char** argv) {
   std::map<std::string, std::string> kv{
       {"cell", "lstm"},      {"hidden", "8"},         {"window", "9"},   {"rollout", "10"},
       {"sampling", "free_running"}, {"k", "20"},      {"transform", "sqrt"}, {"skip", "least_squares"},
@@ -179,4 +179,15 @@ int main(int argc, char** argv) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("score (worst model / best baseline over h): %.4f   (%.1f s)\n", score, seconds);
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run_selection(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "example_sunspots_selection: %s\n", e.what());
+    return 1;
+  }
 }

@@ -23,7 +23,7 @@ AutoRegression AutoRegression::fit(const std::vector<double>& y, std::size_t p, 
       for (std::size_t j = 0; j < k; ++j) xtx[i * k + j] += regressor(t, i) * regressor(t, j);
     }
   AutoRegression model;
-  model.coefficients = solve_linear_system(xtx, xty, "AutoRegression::fit");
+  model.coefficients = solve_linear_system(xtx, xty, "AutoRegression::fit (is the series constant?)");
   double sse = 0;
   for (std::size_t t = first; t < y.size(); ++t) {
     double f = model.coefficients[0];

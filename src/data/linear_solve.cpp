@@ -15,7 +15,7 @@ std::vector<double> solve_linear_system(std::vector<double> a, std::vector<doubl
     std::size_t pivot = col;
     for (std::size_t r = col + 1; r < n; ++r)
       if (std::abs(a[r * n + col]) > std::abs(a[pivot * n + col])) pivot = r;
-    OURO_CHECK(a[pivot * n + col] != 0, what, ": the normal equations are singular (a constant series?)");
+    OURO_CHECK(a[pivot * n + col] != 0, what, ": the normal equations are singular");
     for (std::size_t c = 0; c < n; ++c) std::swap(a[col * n + c], a[pivot * n + c]);
     std::swap(b[col], b[pivot]);
     for (std::size_t r = col + 1; r < n; ++r) {
