@@ -153,8 +153,6 @@ void sum_rows_of_op_a(bool transpose_a, std::int64_t m, std::int64_t n, std::int
   }
 }
 
-}
-
 // cblas_sgemm / cblas_dgemm under one name, so that gemm_impl is written once for both types.
 void blas_gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, blasint m, blasint n, blasint k, float alpha, const float* a,
                blasint lda, const float* b, blasint ldb, float beta, float* c, blasint ldc) {
